@@ -1,0 +1,332 @@
+#include "api.h"
+
+#include <openssl/crypto.h>
+
+#include <cctype>
+
+#include "log.h"
+#include "node.h"
+
+namespace gyre {
+
+namespace {
+
+std::string error_object(const Error &e) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object().field_uint("code", e.code).field("message", e.message).end_object();
+  return out;
+}
+
+std::string wrap(const ApiOutcome &o) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  if (o.error)
+    w.field_raw("error", error_object(*o.error));
+  else
+    w.field_raw("result", o.result.empty() ? "{}" : o.result);
+  w.end_object();
+  return out;
+}
+
+// The request body and its parsed document, kept alive across async calls.
+struct ParsedBody {
+  std::string text;
+  json::Document doc;
+};
+
+}  // namespace
+
+bool secret_equals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+int api_error_status(uint32_t code) {
+  switch (code) {
+    case 102:
+    case 104: return 404;
+    case 107:
+    case 108: return 400;
+    case 112: return 416;
+    case 113: return 409;
+    default: return 500;
+  }
+}
+
+ServerApi::ServerApi(Node &node) : node_(node), prefix_(node.config().api_prefix) {}
+
+bool ServerApi::handles(std::string_view path) const {
+  if (path == prefix_) return true;
+  if (!path.starts_with(prefix_) || path.size() <= prefix_.size() + 1 ||
+      path[prefix_.size()] != '/')
+    return false;
+  std::string_view method = path.substr(prefix_.size() + 1);
+  static const char *kMethods[] = {"publish", "broadcast", "subscribe", "unsubscribe",
+                                   "disconnect", "refresh", "presence", "presence_stats",
+                                   "history", "history_remove", "channels", "info",
+                                   "rpc", "batch"};
+  for (const char *m : kMethods)
+    if (method == m) return true;
+  return false;
+}
+
+bool ServerApi::authorized(const HttpRequest &req) const {
+  const Config &cfg = node_.config();
+  if (cfg.api_insecure) return true;
+  if (cfg.api_key.empty()) return false;
+  // X-API-Key wins outright when present (Centrifugo does not look further).
+  if (req.has_header("x-api-key")) return secret_equals(req.header("x-api-key"), cfg.api_key);
+  std::string_view auth = req.header("authorization");
+  if (!auth.empty()) {
+    size_t sp = auth.find_first_of(" \t");
+    if (sp != std::string_view::npos) {
+      std::string_view scheme = auth.substr(0, sp);
+      std::string_view rest = auth.substr(sp);
+      while (!rest.empty() && isspace(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
+      while (!rest.empty() && isspace(static_cast<unsigned char>(rest.back()))) rest.remove_suffix(1);
+      bool two_fields = rest.find_first_of(" \t") == std::string_view::npos && !rest.empty();
+      std::string lower;
+      for (char c : scheme) lower += static_cast<char>(tolower(static_cast<unsigned char>(c)));
+      if (two_fields && lower == "apikey" && secret_equals(rest, cfg.api_key)) return true;
+    }
+  }
+  std::string qkey;
+  if (req.query_param("api_key", qkey)) return secret_equals(qkey, cfg.api_key);
+  return false;
+}
+
+void ServerApi::handle(HttpRequest &req, HttpResponder resp) {
+  if (req.method != "POST") return resp.send(HttpResponse::empty(405));
+  if (!authorized(req)) {
+    if (node_.config().api_key.empty() && !node_.config().api_insecure)
+      LOG_WARN("API request refused: http_api.key is not set");
+    return resp.send(HttpResponse::empty(401));
+  }
+  if (req.path == prefix_) return handle_legacy(req.body, std::move(resp));
+  std::string method = req.path.substr(prefix_.size() + 1);
+  auto body = std::make_shared<ParsedBody>();
+  body->text = std::move(req.body);
+  if (body->text.empty()) body->text = "{}";
+  if (!body->doc.parse(body->text) || !body->doc.root().is_object())
+    return resp.send(HttpResponse::text(400, "Bad Request"));
+  bool transport_mode = node_.config().api_error_mode == "transport" ||
+                        req.header("x-centrifugo-error-mode") == "transport";
+  call(method, body->doc.root(), [body, resp, transport_mode, method](ApiOutcome o) {
+    if (o.decode_error) return resp.send(HttpResponse::text(400, "Bad Request"));
+    if (o.error && transport_mode && method != "batch")
+      return resp.send(HttpResponse::json(error_object(*o.error), api_error_status(o.error->code)));
+    if (method == "batch" && !o.error) return resp.send(HttpResponse::json(o.result));
+    resp.send(HttpResponse::json(wrap(o)));
+  });
+}
+
+bool ServerApi::call(std::string_view method, const json::Value &p, ApiDone done) {
+  if (method == "publish") publish(p, std::move(done));
+  else if (method == "broadcast") broadcast(p, std::move(done));
+  else if (method == "subscribe") subscribe(p, std::move(done));
+  else if (method == "unsubscribe") unsubscribe(p, std::move(done));
+  else if (method == "disconnect") disconnect(p, std::move(done));
+  else if (method == "refresh") refresh(p, std::move(done));
+  else if (method == "presence") presence(p, false, std::move(done));
+  else if (method == "presence_stats") presence(p, true, std::move(done));
+  else if (method == "history") history(p, std::move(done));
+  else if (method == "history_remove") history_remove(p, std::move(done));
+  else if (method == "channels") channels(p, std::move(done));
+  else if (method == "info") info(p, std::move(done));
+  else if (method == "rpc") rpc(p, std::move(done));
+  else if (method == "batch") batch(p, std::move(done));
+  else return false;
+  return true;
+}
+
+void ServerApi::batch(const json::Value &p, ApiDone done) {
+  auto commands = p.get("commands", true);
+  if (commands && !commands.is_null() && !commands.is_array()) return done(ApiOutcome::bad_input());
+  struct State {
+    std::vector<json::Value> items;
+    std::vector<std::string> replies;
+    size_t next = 0;
+    ApiDone done;
+    std::function<void()> step;
+  };
+  auto st = std::make_shared<State>();
+  for (auto c = commands.first_child(); c; c = c.next_sibling()) st->items.push_back(c);
+  st->done = std::move(done);
+  if (st->items.empty()) return st->done(ApiOutcome::ok("{}"));
+  // Commands run one after another; each reply keeps the command's key.
+  st->step = [this, st] {
+    while (st->next < st->items.size()) {
+      json::Value item = st->items[st->next++];
+      std::string key;
+      json::Value params;
+      if (item.is_object() && item.size() > 0) {
+        for (auto m = item.first_child(); m; m = m.next_sibling()) {
+          std::string k = m.key();
+          std::string lk;
+          for (char c : k) lk += static_cast<char>(tolower(static_cast<unsigned char>(c)));
+          if (lk != "batch" && handles(prefix_ + "/" + lk)) {
+            key = lk;
+            params = m;
+            break;
+          }
+        }
+      }
+      auto push = [st](const std::string &reply) { st->replies.push_back(reply); };
+      if (item.is_null() || !item.is_object()) {
+        push("{\"error\":" + error_object(errors::kBadRequest) + "}");
+        continue;
+      }
+      if (key.empty()) {
+        push("{\"error\":" + error_object(errors::kApiNotFound) + "}");
+        continue;
+      }
+      if (!params.is_object()) {
+        push("{\"error\":" + error_object(errors::kBadRequest) + "}");
+        continue;
+      }
+      // The reply may come now or later; a later one resumes the loop.
+      auto turn = std::make_shared<std::pair<bool, bool>>(true, false);  // sync, finished
+      call(key, params, [st, key, turn](ApiOutcome o) {
+        std::string r;
+        json::Writer w(r);
+        w.begin_object();
+        if (o.error)
+          w.field_raw("error", error_object(*o.error));
+        else
+          w.field_raw(key, o.result.empty() ? "{}" : o.result);
+        w.end_object();
+        st->replies.push_back(r);
+        if (turn->first)
+          turn->second = true;
+        else
+          st->step();
+      });
+      turn->first = false;
+      if (!turn->second) return;  // resumes from the async completion
+    }
+    std::string out = "{\"replies\":[";
+    for (size_t i = 0; i < st->replies.size(); ++i) {
+      if (i) out += ',';
+      out += st->replies[i];
+    }
+    out += "]}";
+    auto d = std::move(st->done);
+    auto self = std::move(st->step);  // break the cycle; destroyed on return
+    d(ApiOutcome::ok(out));
+  };
+  st->step();
+}
+
+void ServerApi::handle_legacy(const std::string &text, HttpResponder resp) {
+  static const char *kByNumber[] = {"publish", "broadcast", "unsubscribe", "disconnect",
+                                    "presence", "presence_stats", "history",
+                                    "history_remove", "channels", "info", "rpc",
+                                    "subscribe", "refresh"};
+  struct Cmd {
+    uint32_t id = 0;
+    std::string method;  // empty: unknown numeric method -> 104
+    json::Value params;
+  };
+  auto body = std::make_shared<std::vector<std::unique_ptr<ParsedBody>>>();
+  auto cmds = std::make_shared<std::vector<Cmd>>();
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string_view line(text.data() + start,
+                          (nl == std::string::npos ? text.size() : nl) - start);
+    start = nl == std::string::npos ? text.size() : nl + 1;
+    bool blank = true;
+    for (char c : line)
+      if (!isspace(static_cast<unsigned char>(c))) blank = false;
+    if (blank) continue;
+    auto pb = std::make_unique<ParsedBody>();
+    pb->text = std::string(line);
+    if (!pb->doc.parse(pb->text) || !pb->doc.root().is_object())
+      return resp.send(HttpResponse::text(400, "Bad Request"));
+    json::Value root = pb->doc.root();
+    Cmd c;
+    auto id = root.get("id", true);
+    if (id && !id.is_null()) {
+      auto v = id.as_uint64();
+      if (!v || *v > UINT32_MAX) return resp.send(HttpResponse::text(400, "Bad Request"));
+      c.id = static_cast<uint32_t>(*v);
+    }
+    auto m = root.get("method", true);
+    if (!m || m.is_null()) {
+      c.method = "publish";  // an omitted method decodes as 0 = publish
+    } else if (m.is_string()) {
+      std::string name;
+      for (char ch : m.as_string()) name += static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+      if (name == "batch" || !handles(prefix_ + "/" + name))
+        return resp.send(HttpResponse::text(400, "Bad Request"));
+      c.method = name;
+    } else if (auto n = m.as_uint64()) {
+      if (*n < sizeof kByNumber / sizeof *kByNumber) c.method = kByNumber[*n];
+    } else {
+      return resp.send(HttpResponse::text(400, "Bad Request"));
+    }
+    c.params = root.get("params", true);
+    cmds->push_back(c);
+    body->push_back(std::move(pb));
+  }
+  if (cmds->empty()) return resp.send(HttpResponse::text(400, "Bad Request"));
+  auto replies = std::make_shared<std::vector<std::string>>();
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [this, cmds, replies, body, resp, step] {
+    while (replies->size() < cmds->size()) {
+      const Cmd &c = (*cmds)[replies->size()];
+      auto finish = [replies, c](ApiOutcome o) {
+        std::string r;
+        json::Writer w(r);
+        w.begin_object();
+        if (c.id) w.field_uint("id", c.id);
+        if (o.error)
+          w.field_raw("error", error_object(*o.error));
+        else
+          w.field_raw("result", o.result.empty() ? "{}" : o.result);
+        w.end_object();
+        replies->push_back(r);
+      };
+      if (c.method.empty()) {
+        finish(ApiOutcome::fail(errors::kApiNotFound));
+        continue;
+      }
+      json::Value params = c.params;
+      if (!params.is_object()) {
+        if (c.method == "info" || !params || params.is_null()) {
+          static json::Document empty = [] {
+            json::Document d;
+            d.parse("{}");
+            return d;
+          }();
+          params = empty.root();
+        } else {
+          finish(ApiOutcome::fail(errors::kBadRequest));
+          continue;
+        }
+      }
+      auto turn = std::make_shared<std::pair<bool, bool>>(true, false);  // sync, finished
+      call(c.method, params, [finish, step, turn](ApiOutcome o) {
+        finish(std::move(o));
+        if (turn->first)
+          turn->second = true;
+        else if (*step)
+          (*step)();
+      });
+      turn->first = false;
+      if (!turn->second) return;  // resumes from the async completion
+    }
+    std::string out;
+    for (size_t i = 0; i < replies->size(); ++i) {
+      if (i) out += '\n';
+      out += (*replies)[i];
+    }
+    resp.send(HttpResponse::json(out));
+    auto self = std::move(*step);  // break the cycle; destroyed on return
+  };
+  (*step)();
+}
+
+}  // namespace gyre

@@ -1,0 +1,267 @@
+#include "cli.h"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "node.h"
+#include "version.h"
+
+namespace gyre {
+
+namespace {
+
+const char kMainHelp[] =
+    "gyre - a real-time messaging server speaking Centrifugo's protocols\n"
+    "\n"
+    "Usage:\n"
+    "  gyre [serve] [flags]        run the server (default command)\n"
+    "  gyre genconfig [-c FILE]    write a minimal config with a random API key\n"
+    "  gyre checkconfig [-c] FILE  validate a config file (exit 1 on error)\n"
+    "  gyre version                print the version\n"
+    "\n"
+    "Serve flags (flags > GYRE_* environment > config file > defaults):\n"
+    "  -c, --config FILE              config file (default config.json; may be absent)\n"
+    "  -p, --http_server.port PORT    listen port (default 8000)\n"
+    "  -a, --http_server.address ADDR listen address (default all interfaces)\n"
+    "      --log.level LEVEL          debug, info, warn, error, none\n"
+    "      --engine.type TYPE         memory (default) or redis\n"
+    "      --client.insecure          allow every connection and channel (development)\n"
+    "      --http_api.insecure        serve the HTTP API without a key (development)\n"
+    "      --health.enabled           serve GET /health\n"
+    "  -h, --help                     this help\n"
+    "\n"
+    "Environment: GYRE_ + the option path upper-cased with '.' as '_',\n"
+    "e.g. GYRE_HTTP_API_KEY, GYRE_CLIENT_ALLOWED_ORIGINS (space-separated),\n"
+    "GYRE_CHANNEL_NAMESPACES (a JSON array). See docs/configuration.md.\n";
+
+const char kGenconfigHelp[] =
+    "Usage: gyre genconfig [-c FILE]\n"
+    "Writes a minimal config (default config.json) with a random http_api.key and\n"
+    "client.token.hmac_secret_key. Refuses to overwrite an existing file.\n";
+
+const char kCheckconfigHelp[] =
+    "Usage: gyre checkconfig [-c] FILE [--strict]\n"
+    "Loads and validates FILE. Prints nothing and exits 0 when valid; prints the\n"
+    "problem (naming the key) and exits 1 otherwise. --strict also fails on\n"
+    "unknown keys.\n";
+
+const char kVersionHelp[] = "Usage: gyre version\nPrints the version.\n";
+
+std::string random_token(size_t n) {
+  static const char alphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::vector<unsigned char> b(n);
+  if (getrandom(b.data(), n, 0) != static_cast<ssize_t>(n)) return {};
+  std::string s;
+  for (unsigned char c : b) s += alphabet[c % 62];
+  return s;
+}
+
+bool wants_help(int argc, char **argv, int from) {
+  for (int i = from; i < argc; ++i)
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return true;
+  return false;
+}
+
+int cmd_version(int argc, char **argv) {
+  if (wants_help(argc, argv, 2)) {
+    fputs(kVersionHelp, stdout);
+    return 0;
+  }
+  printf("Gyre v%s\n", kGyreVersion);
+  return 0;
+}
+
+int cmd_genconfig(int argc, char **argv) {
+  if (wants_help(argc, argv, 2)) {
+    fputs(kGenconfigHelp, stdout);
+    return 0;
+  }
+  std::string path = "config.json";
+  for (int i = 2; i < argc; ++i) {
+    if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+      path = argv[++i];
+    else {
+      fprintf(stderr, "genconfig: unknown argument %s\n%s", argv[i], kGenconfigHelp);
+      return 2;
+    }
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0) {
+    fprintf(stderr, "genconfig: %s already exists, not overwriting\n", path.c_str());
+    return 1;
+  }
+  std::string key = random_token(64), secret = random_token(64);
+  if (key.empty() || secret.empty()) {
+    fprintf(stderr, "genconfig: no randomness available\n");
+    return 1;
+  }
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  w.key("client").begin_object();
+  w.key("token").begin_object().field("hmac_secret_key", secret).end_object();
+  w.key("allowed_origins").begin_array().end_array();
+  w.end_object();
+  w.key("http_api").begin_object().field("key", key).end_object();
+  w.end_object();
+  // Pretty enough for humans: one section per line.
+  std::ofstream f(path);
+  if (!f) {
+    fprintf(stderr, "genconfig: cannot write %s\n", path.c_str());
+    return 1;
+  }
+  f << out << "\n";
+  f.close();
+  Config cfg;
+  ConfigResult r = load_config_file(path, cfg);
+  if (!r.ok) {
+    remove(path.c_str());
+    fprintf(stderr, "genconfig: generated config is invalid: %s\n", r.error.c_str());
+    return 1;
+  }
+  printf("%s created\n", path.c_str());
+  return 0;
+}
+
+int cmd_checkconfig(int argc, char **argv) {
+  if (wants_help(argc, argv, 2)) {
+    fputs(kCheckconfigHelp, stdout);
+    return 0;
+  }
+  std::string path;
+  bool strict = false;
+  for (int i = 2; i < argc; ++i) {
+    if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+      path = argv[++i];
+    else if (!strcmp(argv[i], "--strict"))
+      strict = true;
+    else if (argv[i][0] != '-' && path.empty())
+      path = argv[i];
+    else {
+      fprintf(stderr, "checkconfig: unknown argument %s\n%s", argv[i], kCheckconfigHelp);
+      return 2;
+    }
+  }
+  if (path.empty()) path = "config.json";
+  Config cfg;
+  ConfigResult r = load_config_file(path, cfg);
+  for (const auto &wmsg : r.warnings) fprintf(stderr, "warning: %s\n", wmsg.c_str());
+  if (!r.ok) {
+    fprintf(stderr, "error: %s\n", r.error.c_str());
+    return 1;
+  }
+  if (strict && !r.warnings.empty()) return 1;
+  return 0;
+}
+
+int cmd_serve(int argc, char **argv, int from) {
+  if (wants_help(argc, argv, from)) {
+    fputs(kMainHelp, stdout);
+    return 0;
+  }
+  ConfigFlags flags;
+  bool explicit_path = false;
+  static const char *kBoolFlags[] = {"client.insecure", "http_api.insecure", "health.enabled"};
+  static const char *kValueFlags[] = {"http_server.port", "http_server.address", "log.level",
+                                      "engine.type"};
+  for (int i = from; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string value;
+    bool has_value = false;
+    if (a.starts_with("--") && a.find('=') != std::string::npos) {
+      value = a.substr(a.find('=') + 1);
+      a = a.substr(0, a.find('='));
+      has_value = true;
+    }
+    auto next = [&](std::string &out) {
+      if (has_value) {
+        out = value;
+        return true;
+      }
+      if (i + 1 >= argc) return false;
+      out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-c" || a == "--config") {
+      if (!next(flags.config_path)) goto missing;
+      explicit_path = true;
+      continue;
+    }
+    if (a == "-p") a = "--http_server.port";
+    if (a == "-a") a = "--http_server.address";
+    {
+      bool done = false;
+      for (const char *f : kValueFlags) {
+        if (a == std::string("--") + f) {
+          if (!next(v)) goto missing;
+          flags.values[f] = v;
+          done = true;
+        }
+      }
+      for (const char *f : kBoolFlags) {
+        if (a == std::string("--") + f) {
+          flags.values[f] = has_value ? value : "true";
+          done = true;
+        }
+      }
+      if (done) continue;
+    }
+    fprintf(stderr, "gyre: unknown flag %s (see gyre --help)\n", argv[i]);
+    return 2;
+  missing:
+    fprintf(stderr, "gyre: flag %s needs a value\n", argv[i]);
+    return 2;
+  }
+  Config cfg;
+  ConfigResult r = load_config(flags, explicit_path, cfg);
+  for (const auto &wmsg : r.warnings) LOG_WARN("config: %s", wmsg.c_str());
+  if (!r.ok) {
+    LOG_ERROR("config: %s", r.error.c_str());
+    return 1;
+  }
+  set_log_level(cfg.log_level);
+  try {
+    Node node(std::move(cfg));
+    if (!node.start()) return 1;
+    node.run();
+    LOG_INFO("stopped");
+  } catch (const std::exception &e) {
+    LOG_ERROR("fatal: %s", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char **argv) {
+  if (argc >= 2) {
+    std::string cmd = argv[1];
+    if (cmd == "version") return cmd_version(argc, argv);
+    if (cmd == "genconfig") return cmd_genconfig(argc, argv);
+    if (cmd == "checkconfig") return cmd_checkconfig(argc, argv);
+    if (cmd == "serve") return cmd_serve(argc, argv, 2);
+    if (cmd == "help") {
+      fputs(kMainHelp, stdout);
+      return 0;
+    }
+    if (cmd[0] != '-') {
+      fprintf(stderr, "gyre: unknown command %s (see gyre --help)\n", cmd.c_str());
+      return 2;
+    }
+  }
+  return cmd_serve(argc, argv, 1);
+}
+
+}  // namespace gyre

@@ -1,0 +1,268 @@
+#include "client.h"
+
+#include <random>
+
+#include "log.h"
+#include "node.h"
+
+namespace gyre {
+
+Client::Client(Node &node, Transport &transport)
+    : node_(node), transport_(transport), alive_(std::make_shared<bool>(true)) {
+  timer_.init(node.loop(), [this] { on_timer(); });
+}
+
+Client::~Client() { *alive_ = false; }
+
+void Client::start() {
+  const Config &cfg = node_.config();
+  if (cfg.stale_close_delay_ms > 0) timer_.start_ms(cfg.stale_close_delay_ms);
+}
+
+void Client::write(std::string_view json) {
+  if (state_ == State::Closed) return;
+  transport_.write(json);
+  check_queue();
+}
+
+bool Client::check_queue() {
+  if (transport_.queued_bytes() > static_cast<size_t>(node_.config().queue_max_size)) {
+    disconnect(disconnects::kSlow);
+    return false;
+  }
+  return true;
+}
+
+void Client::reply_error(uint32_t id, const Error &e) {
+  write(protocol::error_reply(id, e));
+}
+
+void Client::reply_result(uint32_t id, protocol::Method m, std::string_view result) {
+  write(protocol::result_reply(id, m, result));
+}
+
+void Client::handle_frame(std::string_view data) {
+  if (state_ == State::Closed) return;
+  if (data.empty()) {
+    disconnect(disconnects::kBadRequest);
+    return;
+  }
+  size_t start = 0;
+  while (start <= data.size()) {
+    size_t nl = data.find('\n', start);
+    std::string_view line =
+        data.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    if (!line.empty() && line != "\r") pending_.emplace_back(line);
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  // A peer that floods commands faster than they complete is cut off rather
+  // than allowed to grow this queue without bound.
+  if (pending_.size() > 4096) {
+    disconnect(disconnects::kTooManyRequests);
+    return;
+  }
+  process_next();
+}
+
+void Client::process_next() {
+  if (in_process_) return;  // the loop below picks up what was queued
+  in_process_ = true;
+  auto alive = alive_;
+  while (*alive && state_ != State::Closed && !busy_ && !pending_.empty()) {
+    std::string line = std::move(pending_.front());
+    pending_.pop_front();
+    json::Document doc;
+    protocol::Command cmd;
+    if (!doc.parse(line) || !protocol::decode_command(doc.root(), cmd)) {
+      LOG_DEBUG("client %s: malformed command", id_.c_str());
+      disconnect(disconnects::kBadRequest);
+      break;
+    }
+    busy_ = true;
+    dispatch(cmd, [this, alive] {
+      if (!*alive) return;
+      busy_ = false;
+      if (!in_process_) process_next();
+    });
+  }
+  if (*alive) in_process_ = false;
+}
+
+void Client::dispatch(const protocol::Command &cmd, Done done) {
+  using protocol::Method;
+  // An id-less command other than `send` is a pong.
+  if (cmd.id == 0 && cmd.method != Method::Send) {
+    if (state_ != State::Connected || !ping_outstanding_) {
+      disconnect(disconnects::kBadRequest);
+    } else {
+      ping_outstanding_ = false;
+      schedule_ping();
+    }
+    done();
+    return;
+  }
+  if (state_ != State::Connected) {
+    if (cmd.method != Method::Connect || connect_failed_) {
+      disconnect(disconnects::kBadRequest);
+      done();
+      return;
+    }
+    cmd_connect(cmd, std::move(done));
+    return;
+  }
+  switch (cmd.method) {
+    case Method::Connect:
+    case Method::None:
+      disconnect(disconnects::kBadRequest);
+      done();
+      return;
+    case Method::Subscribe: return cmd_subscribe(cmd, std::move(done));
+    case Method::Unsubscribe: return cmd_unsubscribe(cmd, std::move(done));
+    case Method::Publish: return cmd_publish(cmd, std::move(done));
+    case Method::Presence: return cmd_presence(cmd, false, std::move(done));
+    case Method::PresenceStats: return cmd_presence(cmd, true, std::move(done));
+    case Method::History: return cmd_history(cmd, std::move(done));
+    case Method::Refresh: return cmd_refresh(cmd, std::move(done));
+    case Method::SubRefresh: return cmd_sub_refresh(cmd, std::move(done));
+    case Method::Rpc:
+      // No RPC handler is configured: what Centrifugo answers for a method
+      // that no proxy serves.
+      reply_error(cmd.id, errors::kMethodNotFound);
+      done();
+      return;
+    case Method::Send:
+      // No message handler: Centrifugo closes with 3508.
+      disconnect(disconnects::kNotAvailable);
+      done();
+      return;
+  }
+}
+
+void Client::schedule_ping() {
+  const Config &cfg = node_.config();
+  if (cfg.ping_interval_ms <= 0 || state_ != State::Connected) return;
+  timer_.start_ms(cfg.ping_interval_ms);
+}
+
+void Client::on_timer() {
+  const Config &cfg = node_.config();
+  if (state_ == State::Connecting) {
+    disconnect(disconnects::kStale);
+    return;
+  }
+  if (state_ != State::Connected) return;
+  if (ping_outstanding_) {
+    disconnect(disconnects::kNoPong);
+    return;
+  }
+  write("{}");
+  if (state_ != State::Connected) return;
+  if (cfg.pong_timeout_ms > 0) {
+    ping_outstanding_ = true;
+    timer_.start_ms(cfg.pong_timeout_ms);
+  } else {
+    timer_.start_ms(cfg.ping_interval_ms);
+  }
+}
+
+void Client::deliver_shared(SharedPush &push) {
+  if (state_ != State::Connected) return;
+  transport_.write_shared(push);
+  check_queue();
+}
+
+void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint64_t offset,
+                                 std::string_view epoch) {
+  if (state_ != State::Connected) return;
+  if (!sub.subscribed) {
+    sub.buffered.push_back({push.json, offset, std::string(epoch)});
+    return;
+  }
+  if (sub.positioned && offset > 0) {
+    bool epoch_changed = !sub.epoch.empty() && !epoch.empty() && epoch != sub.epoch;
+    if (offset <= sub.offset && !epoch_changed) return;  // stale duplicate
+    if (epoch_changed || offset != sub.offset + 1) {
+      // A gap: the client must resubscribe and recover (spec §6.4).
+      if (sub.server_side)
+        disconnect(disconnects::kInsufficientState);
+      else
+        server_unsubscribe(sub.channel, unsubscribes::kInsufficientState);
+      return;
+    }
+    sub.offset = offset;
+  }
+  transport_.write_shared(push);
+  check_queue();
+}
+
+void Client::server_unsubscribe(std::string_view channel, const Disconnect &reason) {
+  auto it = subs_.find(channel);
+  if (it == subs_.end()) return;
+  std::string ch = it->first;
+  remove_subscription(ch, true);
+  write(protocol::unsubscribe_push(ch, reason));
+}
+
+void Client::set_expire_at(int64_t unix_ms) { expire_at_ms_ = unix_ms; }
+
+void Client::refresh_presence(uint32_t ttl_s) {
+  if (state_ != State::Connected) return;
+  for (const auto &[ch, sub] : subs_) {
+    if (!sub->presence || !sub->subscribed) continue;
+    gyre_client_info info = info_for(sub.get());
+    node_.engine().presence_add(ch, info, ttl_s, [](const OpResult &) {});
+  }
+}
+
+gyre_client_info Client::info_for(const ClientSubscription *sub) const {
+  return gyre_client_info{sizeof(gyre_client_info), to_gstr(user_), to_gstr(id_),
+                          to_gstr(conn_info_),
+                          sub ? to_gstr(sub->chan_info) : gyre_str{nullptr, 0}};
+}
+
+void Client::remove_subscription(const std::string &channel, bool notify_engine) {
+  auto it = subs_.find(channel);
+  if (it == subs_.end()) return;
+  std::unique_ptr<ClientSubscription> sub = std::move(it->second);
+  subs_.erase(it);
+  bool last = node_.hub().remove_subscriber(channel, sub.get());
+  if (!notify_engine) return;
+  Engine &engine = node_.engine();
+  if (sub->presence) engine.presence_remove(channel, id_, [](const OpResult &) {});
+  if (sub->join_leave && sub->subscribed) {
+    gyre_client_info info = info_for(sub.get());
+    engine.publish_leave(channel, info, [](const OpResult &) {});
+  }
+  if (last) node_.channel_unused(channel);
+}
+
+void Client::cleanup() {
+  timer_.stop();
+  pending_.clear();
+  std::vector<std::string> channels;
+  for (const auto &[ch, sub] : subs_) channels.push_back(ch);
+  for (const auto &ch : channels) remove_subscription(ch, true);
+  node_.client_closed(*this);
+}
+
+void Client::disconnect(const Disconnect &d) {
+  if (state_ == State::Closed) return;
+  bool was_connected = state_ == State::Connected;
+  state_ = State::Closed;
+  *alive_ = false;
+  if (was_connected || d.code != disconnects::kConnectionClosed.code)
+    LOG_DEBUG("client %s disconnected: %u %.*s", id_.c_str(), d.code,
+              static_cast<int>(d.reason.size()), d.reason.data());
+  cleanup();
+  transport_.close(d);
+}
+
+void Client::on_transport_closed() {
+  if (state_ == State::Closed) return;
+  state_ = State::Closed;
+  *alive_ = false;
+  cleanup();
+}
+
+}  // namespace gyre

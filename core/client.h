@@ -1,0 +1,143 @@
+// Client: one connection's protocol state machine (connecting -> connected
+// -> closed) and its subscriptions. Commands of a frame run strictly in
+// order; each may finish asynchronously (engine round trips).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "channel_options.h"
+#include "codes.h"
+#include "engine.h"
+#include "loop.h"
+#include "protocol.h"
+#include "transport.h"
+
+namespace gyre {
+
+class Node;
+
+struct ClientSubscription {
+  std::string channel;
+  bool subscribed = false;  // false while the subscribe is in progress
+  bool positioned = false;
+  bool recoverable = false;
+  bool push_join_leave = false;
+  bool presence = false;     // tracked in the presence manager
+  bool join_leave = false;   // publishes join/leave
+  bool server_side = false;
+  uint64_t offset = 0;
+  std::string epoch;
+  std::string chan_info;
+  size_t hub_index = 0;
+  // Publications that arrived while subscribing: released after the reply.
+  struct Buffered {
+    std::string json;
+    uint64_t offset;
+    std::string epoch;
+  };
+  std::vector<Buffered> buffered;
+};
+
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  Client(Node &node, Transport &transport);
+  ~Client();
+  Client(const Client &) = delete;
+  Client &operator=(const Client &) = delete;
+
+  const std::string &id() const { return id_; }
+  const std::string &user() const { return user_; }
+  const std::string &conn_info() const { return conn_info_; }
+  bool connected() const { return state_ == State::Connected; }
+  std::string_view transport_name() const { return transport_.name(); }
+  int64_t expire_at_ms() const { return expire_at_ms_; }
+
+  // From the transport.
+  void start();                              // arm the stale timer
+  void handle_frame(std::string_view data);  // newline-separated commands
+  void on_transport_closed();                // peer went away
+
+  // From the node / hub / server API.
+  void disconnect(const Disconnect &d);
+  void deliver_publication(ClientSubscription &sub, SharedPush &push, uint64_t offset,
+                           std::string_view epoch);
+  void deliver_shared(SharedPush &push);
+  void server_unsubscribe(std::string_view channel, const Disconnect &reason);
+  void server_subscribe(std::string_view channel, std::string_view chan_info,
+                        std::string_view data);
+  void set_expire_at(int64_t unix_ms);
+  void set_conn_info(std::string info) { conn_info_ = std::move(info); }
+  void refresh_presence(uint32_t ttl_s);
+  template <typename Fn>
+  void for_each_subscription(Fn fn) const {
+    for (const auto &[ch, sub] : subs_) fn(*sub);
+  }
+
+ private:
+  enum class State { Connecting, Connected, Closed };
+  using Done = std::function<void()>;
+
+  void process_next();
+  void dispatch(const protocol::Command &cmd, Done done);
+  void reply_error(uint32_t id, const Error &e);
+  void reply_result(uint32_t id, protocol::Method m, std::string_view result);
+  void write(std::string_view json);
+  bool check_queue();
+  void on_timer();
+  void schedule_ping();
+  void cleanup();
+  gyre_client_info info_for(const ClientSubscription *sub) const;
+
+  // Commands (client_commands.cc).
+  void cmd_connect(const protocol::Command &cmd, Done done);
+  void cmd_subscribe(const protocol::Command &cmd, Done done);
+  void cmd_unsubscribe(const protocol::Command &cmd, Done done);
+  void cmd_publish(const protocol::Command &cmd, Done done);
+  void cmd_presence(const protocol::Command &cmd, bool stats, Done done);
+  void cmd_history(const protocol::Command &cmd, Done done);
+  void cmd_refresh(const protocol::Command &cmd, Done done);
+  void cmd_sub_refresh(const protocol::Command &cmd, Done done);
+  // Subscribe steps shared by client- and server-side subscriptions.
+  struct SubscribeRequest {
+    std::string channel;
+    bool recover = false;
+    uint64_t offset = 0;
+    std::string epoch;
+    bool reject_unrecovered = false;
+  };
+  void finish_subscribe(uint32_t id, const SubscribeRequest &req,
+                        const ChannelOptions &opts, ClientSubscription *sub,
+                        std::string_view data, Done done);
+  void remove_subscription(const std::string &channel, bool notify_engine);
+  bool has_history_permission(const ChannelOptions &opts, bool subscribed) const;
+  bool has_presence_permission(const ChannelOptions &opts, bool subscribed) const;
+  bool is_anonymous() const { return user_.empty(); }
+
+  Node &node_;
+  Transport &transport_;
+  State state_ = State::Connecting;
+  bool connect_failed_ = false;
+  std::string id_;
+  std::string user_;
+  std::string conn_info_;
+  std::string client_name_;
+  std::string client_version_;
+  int64_t expire_at_ms_ = 0;  // 0 = never
+  std::map<std::string, std::unique_ptr<ClientSubscription>, std::less<>> subs_;
+  std::deque<std::string> pending_;  // command lines waiting their turn
+  bool busy_ = false;
+  bool in_process_ = false;
+  // Ping/pong/stale share one timer; what it means depends on the state.
+  Timer timer_;
+  bool ping_outstanding_ = false;
+  std::shared_ptr<bool> alive_;  // false once closed; guards async callbacks
+};
+
+}  // namespace gyre

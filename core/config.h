@@ -1,0 +1,100 @@
+// Gyre's configuration: Centrifugo v6 keys for everything Gyre supports, plus
+// Gyre's own `plugins` section. Precedence: flags > GYRE_* environment >
+// file > defaults.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "channel_options.h"
+#include "log.h"
+
+namespace gyre {
+
+struct PluginSpec {
+  std::string name;
+  std::string path;         // empty: <plugins.dir>/<name>.so
+  std::string config_json;  // the plugin's own settings object ("{}" if none)
+};
+
+struct Config {
+  // http_server
+  std::string address;  // "" = all interfaces
+  int64_t port = 8000;
+  int64_t max_header_size = 16384;  // Gyre: request head limit (431 above)
+  // log
+  LogLevel log_level = LogLevel::Info;
+  // http_api
+  std::string api_key;
+  bool api_insecure = false;
+  bool api_disabled = false;
+  std::string api_prefix = "/api";
+  std::string api_error_mode;
+  int64_t api_max_request_body_size = 10 * 1024 * 1024;  // Gyre (413 above)
+  // client
+  std::vector<std::string> allowed_origins;
+  bool client_insecure = false;
+  bool allow_anonymous_connect_without_token = false;
+  int64_t ping_interval_ms = 25000;
+  int64_t pong_timeout_ms = 8000;
+  int64_t stale_close_delay_ms = 10000;
+  int64_t expired_close_delay_ms = 25000;
+  int64_t channel_limit = 128;
+  int64_t queue_max_size = 1048576;
+  int64_t user_connection_limit = 0;
+  int64_t connection_limit = 0;
+  int64_t presence_update_interval_ms = 27000;
+  int64_t history_max_publication_limit = 300;
+  int64_t recovery_max_publication_limit = 300;
+  bool connect_include_server_time = false;
+  // channel
+  ChannelRules channel;
+  // websocket
+  std::string ws_prefix = "/connection/websocket";
+  bool ws_disabled = false;
+  int64_t ws_message_size_limit = 65536;
+  int64_t ws_write_timeout_ms = 1000;
+  // health
+  bool health_enabled = false;
+  // engine
+  std::string engine_type = "memory";
+  int64_t presence_ttl_ms = 60000;
+  // node
+  std::string node_name;
+  // shutdown
+  int64_t shutdown_timeout_ms = 30000;
+  // plugins (Gyre)
+  std::string plugins_dir;  // "" = next to the binary, then the install dir
+  std::vector<PluginSpec> plugins;
+};
+
+// Command-line values that override everything else; empty = not given.
+struct ConfigFlags {
+  std::string config_path;
+  std::map<std::string, std::string> values;  // option path -> text
+};
+
+struct ConfigResult {
+  bool ok = false;
+  std::string error;                  // names the key on failure
+  std::vector<std::string> warnings;  // unknown keys and the like
+};
+
+// Loads file (when present) + env + flags into `out` and validates it.
+// A missing file given explicitly with -c is an error; the default
+// config.json may be absent.
+ConfigResult load_config(const ConfigFlags &flags, bool path_explicit,
+                         Config &out);
+// Validates and loads only the file and defaults (checkconfig).
+ConfigResult load_config_file(const std::string &path, Config &out);
+
+// Parses a Go-style duration ("500ms", "25s", "1h30m", "1.5s") or a bare
+// number of nanoseconds; negative values allowed ("-1s" / -1).
+bool parse_duration_ms(std::string_view text, int64_t &out_ms);
+
+// Paths of every scalar option Gyre knows, for flags and docs.
+std::vector<std::string> known_option_paths();
+
+}  // namespace gyre

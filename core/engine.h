@@ -1,0 +1,65 @@
+// Engine: the node's view of the loaded engine plugin (broker + presence
+// manager), with C++ callbacks instead of gyre_op handles.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gyre/plugin.h"
+#include "plugin_host.h"
+
+namespace gyre {
+
+inline gyre_str to_gstr(std::string_view s) { return gyre_str{s.data(), s.size()}; }
+inline std::string_view to_sv(gyre_str s) {
+  return std::string_view(s.ptr ? s.ptr : "", s.len);
+}
+
+// A publication as the node builds it before handing it to the engine.
+struct ClientInfo {
+  std::string user;
+  std::string client;
+  std::string conn_info;  // raw JSON or empty
+  std::string chan_info;  // raw JSON or empty
+  gyre_client_info view() const {
+    return gyre_client_info{sizeof(gyre_client_info), to_gstr(user), to_gstr(client),
+                            to_gstr(conn_info), to_gstr(chan_info)};
+  }
+};
+
+struct StreamPosition {
+  uint64_t offset = 0;
+  std::string epoch;
+};
+
+class Engine {
+ public:
+  explicit Engine(Plugin &plugin);
+  const std::string &name() const { return plugin_.name(); }
+  bool has_presence() const { return ops_->presence_get && ops_->presence_add; }
+
+  void subscribe(std::string_view channel, OpCallback cb);
+  void unsubscribe(std::string_view channel, OpCallback cb);
+  void publish(std::string_view channel, const gyre_publication &pub,
+               const gyre_publish_options &opts, OpCallback cb);
+  void publish_join(std::string_view channel, const gyre_client_info &info, OpCallback cb);
+  void publish_leave(std::string_view channel, const gyre_client_info &info, OpCallback cb);
+  void history(std::string_view channel, const gyre_history_filter &filter, OpCallback cb);
+  void remove_history(std::string_view channel, OpCallback cb);
+  void presence_add(std::string_view channel, const gyre_client_info &info,
+                    uint32_t ttl_s, OpCallback cb);
+  void presence_remove(std::string_view channel, std::string_view client_id, OpCallback cb);
+  void presence_get(std::string_view channel, OpCallback cb);
+  void presence_stats(std::string_view channel, OpCallback cb);
+
+ private:
+  // Calls a hook with a fresh op; if the hook refuses the op (or is
+  // missing), completes the callback with that status instead.
+  template <typename Hook, typename... Args>
+  void call(Hook hook, OpCallback &cb, Args... args);
+  Plugin &plugin_;
+  const gyre_engine_ops *ops_;
+};
+
+}  // namespace gyre

@@ -1,0 +1,68 @@
+// Frame: an immutable, reference-counted byte buffer. A publication is
+// encoded once into a Frame and every subscriber's output queue points at it.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <string_view>
+
+namespace gyre {
+
+class Frame {
+ public:
+  // A frame of `len` uninitialized bytes with one reference.
+  static Frame *make(size_t len) {
+    void *mem = std::malloc(sizeof(Frame) + len);
+    if (!mem) throw std::bad_alloc();
+    return new (mem) Frame(static_cast<uint32_t>(len));
+  }
+  static Frame *copy_of(std::string_view bytes);
+  void ref() { ++refs_; }
+  void unref() {
+    if (--refs_ == 0) std::free(this);
+  }
+  char *data() { return data_; }
+  const char *data() const { return data_; }
+  size_t size() const { return len_; }
+
+ private:
+  explicit Frame(uint32_t len) : refs_(1), len_(len) {}
+  uint32_t refs_;
+  uint32_t len_;
+  char data_[];
+};
+
+// Owning handle that drops its reference when destroyed.
+class FrameRef {
+ public:
+  FrameRef() = default;
+  explicit FrameRef(Frame *f) : f_(f) {}  // adopts one reference
+  FrameRef(const FrameRef &) = delete;
+  FrameRef &operator=(const FrameRef &) = delete;
+  FrameRef(FrameRef &&o) noexcept : f_(o.f_) { o.f_ = nullptr; }
+  FrameRef &operator=(FrameRef &&o) noexcept {
+    if (this != &o) {
+      reset();
+      f_ = o.f_;
+      o.f_ = nullptr;
+    }
+    return *this;
+  }
+  ~FrameRef() { reset(); }
+  void reset() {
+    if (f_) f_->unref();
+    f_ = nullptr;
+  }
+  Frame *get() const { return f_; }
+  explicit operator bool() const { return f_ != nullptr; }
+
+ private:
+  Frame *f_ = nullptr;
+};
+
+// WebSocket server frames (unmasked, FIN set).
+Frame *make_ws_text_frame(std::string_view payload);
+Frame *make_ws_close_frame(uint16_t code, std::string_view reason);
+
+}  // namespace gyre

@@ -1,0 +1,442 @@
+#include "node.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "api.h"
+#include "client.h"
+#include "log.h"
+#include "origin.h"
+#include "version.h"
+#include "websocket.h"
+
+#ifndef GYRE_INSTALL_PLUGIN_DIR
+#define GYRE_INSTALL_PLUGIN_DIR "/usr/local/lib/gyre/plugins"
+#endif
+
+namespace gyre {
+
+namespace {
+
+std::string uuid4() {
+  unsigned char b[16];
+  if (getrandom(b, sizeof b, 0) != sizeof b) {
+    for (auto &x : b) x = static_cast<unsigned char>(rand());
+  }
+  b[6] = (b[6] & 0x0F) | 0x40;
+  b[8] = (b[8] & 0x3F) | 0x80;
+  static const char hex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += hex[b[i] >> 4];
+    s += hex[b[i] & 15];
+  }
+  return s;
+}
+
+std::string default_plugin_dir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::string exe(buf, static_cast<size_t>(n));
+    std::string dir = exe.substr(0, exe.rfind('/')) + "/plugins";
+    struct stat st;
+    if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return dir;
+  }
+  return GYRE_INSTALL_PLUGIN_DIR;
+}
+
+}  // namespace
+
+Node::Node(Config config)
+    : config_(std::move(config)),
+      uid_(uuid4()),
+      plugins_(loop_, *this),
+      pool_(loop_.base()) {
+  name_ = config_.node_name;
+  if (name_.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    name_ = std::string(host) + "_" + std::to_string(config_.port);
+  }
+  http_limits_.max_header_size = static_cast<size_t>(config_.max_header_size);
+  http_limits_.max_body_size = static_cast<size_t>(config_.api_max_request_body_size);
+  http_handler_ = [this](HttpRequest &req, HttpResponder resp) { route(req, std::move(resp)); };
+}
+
+Node::~Node() {
+  if (accept_ev_) event_free(accept_ev_);
+  if (sigint_ev_) event_free(sigint_ev_);
+  if (sigterm_ev_) event_free(sigterm_ev_);
+  if (listen_fd_ >= 0) close(listen_fd_);
+  pool_.close_all_now();
+  api_.reset();
+}
+
+std::string Node::version() const { return std::string(kGyreVersion); }
+
+std::string Node::new_client_id() { return uuid4(); }
+
+bool Node::load_engine() {
+  std::string dir = config_.plugins_dir.empty() ? default_plugin_dir() : config_.plugins_dir;
+  std::string engine_name = "engine-" + config_.engine_type;
+  bool engine_listed = false;
+  for (const auto &p : config_.plugins)
+    if (p.name == engine_name) engine_listed = true;
+  std::vector<PluginSpec> specs = config_.plugins;
+  if (!engine_listed) specs.insert(specs.begin(), PluginSpec{engine_name, "", "{}"});
+  for (const auto &spec : specs) {
+    std::string path = spec.path.empty() ? dir + "/" + spec.name + ".so" : spec.path;
+    std::string error;
+    Plugin *p = plugins_.load(path, spec.name, spec.config_json, error);
+    if (!p) {
+      LOG_ERROR("%s", error.c_str());
+      return false;
+    }
+    if (spec.name == engine_name) {
+      if (!p->engine()) {
+        LOG_ERROR("plugin %s is not an engine", spec.name.c_str());
+        return false;
+      }
+      engine_ = std::make_unique<Engine>(*p);
+    }
+  }
+  return engine_ != nullptr;
+}
+
+bool Node::start() {
+  started_at_ms_ = loop_.now_ms();
+  if (!load_engine()) return false;
+  api_ = std::make_unique<ServerApi>(*this);
+
+  struct addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  struct addrinfo *res = nullptr;
+  std::string port = std::to_string(config_.port);
+  const char *host = config_.address.empty() ? nullptr : config_.address.c_str();
+  int rc = getaddrinfo(host, port.c_str(), &hints, &res);
+  if (rc != 0) {
+    LOG_ERROR("cannot resolve http_server.address \"%s\": %s", config_.address.c_str(),
+              gai_strerror(rc));
+    return false;
+  }
+  // Prefer IPv6 any-address (dual stack) when no address is given.
+  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0) {
+      listen_fd_ = fd;
+      break;
+    }
+    close(fd);
+  }
+  freeaddrinfo(res);
+  if (listen_fd_ < 0) {
+    LOG_ERROR("cannot listen on %s:%lld: %s", config_.address.c_str(),
+              static_cast<long long>(config_.port), strerror(errno));
+    return false;
+  }
+  struct sockaddr_storage ss{};
+  socklen_t sl = sizeof ss;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&ss), &sl);
+  bound_port_ = ntohs(ss.ss_family == AF_INET6
+                          ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
+                          : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
+  accept_ev_ = event_new(loop_.base(), listen_fd_, EV_READ | EV_PERSIST, &Node::on_accept, this);
+  event_add(accept_ev_, nullptr);
+
+  auto on_signal = [](evutil_socket_t sig, short, void *arg) {
+    auto *node = static_cast<Node *>(arg);
+    LOG_INFO("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    node->shutdown();
+  };
+  signal(SIGPIPE, SIG_IGN);
+  sigint_ev_ = evsignal_new(loop_.base(), SIGINT, on_signal, this);
+  sigterm_ev_ = evsignal_new(loop_.base(), SIGTERM, on_signal, this);
+  event_add(sigint_ev_, nullptr);
+  event_add(sigterm_ev_, nullptr);
+
+  housekeeping_timer_.init(loop_, [this] { housekeeping(); });
+  housekeeping_timer_.start_ms(1000, true);
+  last_presence_refresh_ms_ = loop_.mono_ms();
+  if (config_.api_key.empty() && !config_.api_insecure && !config_.api_disabled)
+    LOG_WARN("http_api.key is empty and http_api.insecure is off: every API request gets 401");
+  LOG_INFO("gyre %s node %s listening on %s:%d (engine %s)", version().c_str(), name_.c_str(),
+           config_.address.empty() ? "*" : config_.address.c_str(), bound_port_,
+           engine_->name().c_str());
+  return true;
+}
+
+void Node::run() { loop_.run(); }
+
+void Node::shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  if (accept_ev_) event_del(accept_ev_);
+  std::vector<Client *> clients;
+  hub_.for_each_client([&](Client *c) { clients.push_back(c); });
+  for (Client *c : clients) c->disconnect(disconnects::kShutdown);
+  // Give close frames a moment to reach the peers, bounded by
+  // shutdown.timeout.
+  int64_t grace = std::min<int64_t>(config_.shutdown_timeout_ms, 1000);
+  shutdown_timer_.init(loop_, [this] {
+    pool_.close_all_now();
+    housekeeping_timer_.stop();
+    loop_.stop();
+  });
+  shutdown_timer_.start_ms(clients.empty() ? 0 : grace);
+}
+
+void Node::on_accept(evutil_socket_t, short, void *arg) {
+  static_cast<Node *>(arg)->accept_ready();
+}
+
+void Node::accept_ready() {
+  for (int i = 0; i < 64; ++i) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr *>(&ss), &sl,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE)
+        LOG_WARN("accept: out of file descriptors");
+      return;
+    }
+    if (config_.connection_limit > 0 &&
+        static_cast<int64_t>(pool_.size()) >= config_.connection_limit) {
+      static const char k503[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      ssize_t w = write(fd, k503, sizeof k503 - 1);
+      (void)w;
+      close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char peer[INET6_ADDRSTRLEN] = "";
+    if (ss.ss_family == AF_INET)
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr, peer, sizeof peer);
+    else if (ss.ss_family == AF_INET6)
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_addr, peer, sizeof peer);
+    Connection *c = pool_.add(fd, peer);
+    c->set_handler(std::make_unique<HttpSession>(loop_, *c, http_limits_, http_handler_));
+  }
+}
+
+bool Node::origin_allowed(std::string_view origin, std::string_view host) const {
+  return check_origin(config_.allowed_origins, origin, host);
+}
+
+void Node::route(HttpRequest &req, HttpResponder resp) {
+  const std::string &path = req.path;
+  if (!config_.ws_disabled && path == config_.ws_prefix) {
+    if (shutting_down_) return resp.send(HttpResponse::empty(503));
+    if (req.method != "GET") return resp.send(HttpResponse::text(405, "Method Not Allowed"));
+    std::string_view origin = req.header("origin");
+    if (!origin.empty() && !origin_allowed(origin, req.header("host"))) {
+      LOG_INFO("websocket: origin %.*s not allowed", static_cast<int>(origin.size()),
+               origin.data());
+      return resp.send(HttpResponse::text(403, "Forbidden"));
+    }
+    return WebSocketSession::upgrade(*this, req, resp);
+  }
+  if (config_.health_enabled && path == "/health") {
+    if (req.method != "GET" && req.method != "HEAD")
+      return resp.send(HttpResponse::text(405, "Method Not Allowed"));
+    return resp.send(HttpResponse::json("{}"));
+  }
+  if (!config_.api_disabled && api_ && api_->handles(path))
+    return api_->handle(req, std::move(resp));
+  resp.send(HttpResponse::text(404, "404 page not found"));
+}
+
+bool Node::client_connected(Client &c) {
+  if (config_.user_connection_limit > 0 && !c.user().empty()) {
+    const auto *v = hub_.user_clients(c.user());
+    if (v && static_cast<int64_t>(v->size()) >= config_.user_connection_limit) return false;
+  }
+  hub_.add_client(&c);
+  return true;
+}
+
+void Node::client_closed(Client &c) { hub_.remove_client(&c); }
+
+void Node::channel_used(const std::string &channel, std::function<void(bool)> cb) {
+  auto it = subscribing_.find(channel);
+  if (it != subscribing_.end()) {
+    it->second.push_back(std::move(cb));
+    return;
+  }
+  subscribing_[channel].push_back(std::move(cb));
+  engine_->subscribe(channel, [this, channel](const OpResult &r) {
+    auto waiters = std::move(subscribing_[channel]);
+    subscribing_.erase(channel);
+    if (r.status != GYRE_OK)
+      LOG_ERROR("engine subscribe to %s failed: %.*s", channel.c_str(),
+                static_cast<int>(r.message.size()), r.message.data());
+    for (auto &w : waiters) w(r.status == GYRE_OK);
+  });
+}
+
+void Node::channel_unused(const std::string &channel) {
+  engine_->unsubscribe(channel, [](const OpResult &) {});
+}
+
+void Node::publish(const PublishRequest &req, const ChannelOptions &opts, PublishCallback cb) {
+  std::vector<gyre_tag> tags;
+  tags.reserve(req.tags.size());
+  for (const auto &[k, v] : req.tags) tags.push_back(gyre_tag{to_gstr(k), to_gstr(v)});
+  gyre_publication pub{};
+  pub.size = sizeof pub;
+  pub.data = to_gstr(req.data);
+  pub.info = req.info;
+  pub.tags = tags.data();
+  pub.num_tags = tags.size();
+  pub.time_ms = loop_.now_ms();
+  gyre_publish_options po{};
+  po.size = sizeof po;
+  if (opts.history_enabled() && !req.skip_history) {
+    po.history_size = static_cast<uint32_t>(opts.history_size);
+    po.history_ttl_s = static_cast<uint32_t>(std::max<int64_t>(opts.history_ttl_ms / 1000, 1));
+    po.history_meta_ttl_s = static_cast<uint32_t>(config_.channel.meta_ttl_ms(opts) / 1000);
+  }
+  po.idempotency_key = to_gstr(req.idempotency_key);
+  po.version = req.version;
+  po.version_epoch = to_gstr(req.version_epoch);
+  engine_->publish(req.channel, pub, po, [cb](const OpResult &r) {
+    if (r.status != GYRE_OK || !r.publish) {
+      if (r.status != GYRE_OK)
+        LOG_WARN("engine publish failed: %.*s", static_cast<int>(r.message.size()),
+                 r.message.data());
+      return cb(&errors::kInternal, nullptr);
+    }
+    cb(nullptr, r.publish);
+  });
+}
+
+bool Node::decode_history_request(const json::Value &params, bool ic, HistoryRequest &out) {
+  auto limit = params.get("limit", ic);
+  if (limit && !limit.is_null()) {
+    auto v = limit.as_int64();
+    if (!v || *v < INT32_MIN || *v > INT32_MAX) return false;
+    out.limit = static_cast<int32_t>(*v);
+  }
+  auto reverse = params.get("reverse", ic);
+  if (reverse && !reverse.is_null()) {
+    if (!reverse.is_bool()) return false;
+    out.reverse = reverse.as_bool();
+  }
+  auto since = params.get("since", ic);
+  if (since && !since.is_null()) {
+    if (!since.is_object()) return false;
+    out.has_since = true;
+    auto off = since.get("offset", ic);
+    if (off && !off.is_null()) {
+      auto v = off.as_uint64();
+      if (!v) return false;
+      out.since_offset = *v;
+    }
+    auto ep = since.get("epoch", ic);
+    if (ep && !ep.is_null()) {
+      if (!ep.is_string()) return false;
+      out.since_epoch = ep.as_string();
+    }
+  }
+  return true;
+}
+
+void Node::history(const std::string &channel, const ChannelOptions &opts,
+                   const HistoryRequest &req, HistoryCallback cb) {
+  if (req.has_since && req.reverse && req.since_offset == 0) {
+    // Centrifugo's engine rejects this as a bad request.
+    return cb(&errors::kBadRequest, {});
+  }
+  gyre_history_filter f{};
+  f.size = sizeof f;
+  f.has_since = req.has_since;
+  f.since_offset = req.since_offset;
+  f.limit = req.limit;
+  f.reverse = req.reverse;
+  f.history_meta_ttl_s = static_cast<uint32_t>(config_.channel.meta_ttl_ms(opts) / 1000);
+  std::string since_epoch = req.since_epoch;
+  engine_->history(channel, f, [cb, since_epoch](const OpResult &r) {
+    if (r.status != GYRE_OK || !r.top) return cb(&errors::kInternal, {});
+    std::string_view epoch = to_sv(r.top->epoch);
+    if (!since_epoch.empty() && since_epoch != epoch)
+      return cb(&errors::kUnrecoverablePosition, {});
+    std::string out;
+    json::Writer w(out);
+    w.begin_object().key("publications").begin_array();
+    for (size_t i = 0; i < r.num_pubs; ++i) protocol::write_publication(w, *r.pubs[i]);
+    w.end_array().field("epoch", epoch).field_uint("offset", r.top->offset).end_object();
+    cb(nullptr, out);
+  });
+}
+
+std::string Node::presence_json(const OpResult &r) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object().key("presence").begin_object();
+  for (size_t i = 0; i < r.num_infos; ++i) {
+    const gyre_client_info &info = *r.infos[i];
+    w.key(to_sv(info.client));
+    protocol::write_client_info(w, info);
+  }
+  w.end_object().end_object();
+  return out;
+}
+
+std::string Node::presence_stats_json(const OpResult &r) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object().field_uint("num_clients", r.num_clients).field_uint("num_users", r.num_users);
+  w.end_object();
+  return out;
+}
+
+void Node::handle_publication(std::string_view channel, const gyre_publication &pub,
+                              const gyre_stream_position *position, const gyre_publication *) {
+  hub_.broadcast_publication(channel, pub, position);
+}
+
+void Node::handle_join(std::string_view channel, const gyre_client_info &info) {
+  hub_.broadcast_join_leave(channel, info, true);
+}
+
+void Node::handle_leave(std::string_view channel, const gyre_client_info &info) {
+  hub_.broadcast_join_leave(channel, info, false);
+}
+
+void Node::housekeeping() {
+  int64_t now = loop_.now_ms();
+  std::vector<Client *> expired;
+  hub_.for_each_client([&](Client *c) {
+    if (c->expire_at_ms() > 0 && c->expire_at_ms() <= now) expired.push_back(c);
+  });
+  for (Client *c : expired) c->disconnect(disconnects::kExpired);
+  int64_t mono = loop_.mono_ms();
+  if (config_.presence_update_interval_ms > 0 &&
+      mono - last_presence_refresh_ms_ >= config_.presence_update_interval_ms) {
+    last_presence_refresh_ms_ = mono;
+    uint32_t ttl = static_cast<uint32_t>(config_.presence_ttl_ms / 1000);
+    hub_.for_each_client([&](Client *c) { c->refresh_presence(ttl); });
+  }
+}
+
+}  // namespace gyre

@@ -1,0 +1,235 @@
+#include "websocket.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <cctype>
+#include <cstring>
+
+#include "log.h"
+#include "node.h"
+
+namespace gyre {
+
+namespace {
+
+constexpr int64_t kCloseLingerMs = 5000;
+
+bool header_has_token(std::string_view value, std::string_view token) {
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    std::string_view item = value.substr(start, comma == std::string_view::npos
+                                                    ? std::string_view::npos
+                                                    : comma - start);
+    while (!item.empty() && isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+    while (!item.empty() && isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+    if (item.size() == token.size()) {
+      bool eq = true;
+      for (size_t i = 0; i < item.size(); ++i)
+        if (tolower(static_cast<unsigned char>(item[i])) != tolower(static_cast<unsigned char>(token[i])))
+          eq = false;
+      if (eq) return true;
+    }
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
+
+std::string accept_key(std::string_view key) {
+  static const char kGuid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  std::string in(key);
+  in += kGuid;
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char *>(in.data()), in.size(), digest);
+  unsigned char out[64];
+  int n = EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
+  return std::string(reinterpret_cast<char *>(out), static_cast<size_t>(n));
+}
+
+bool valid_key(std::string_view key) {
+  // 16 random bytes, base64: 24 characters ending in "==".
+  if (key.size() != 24 || key.substr(22) != "==") return false;
+  unsigned char out[32];
+  return EVP_DecodeBlock(out, reinterpret_cast<const unsigned char *>(key.data()), 24) == 18;
+}
+
+}  // namespace
+
+void WebSocketSession::upgrade(Node &node, HttpRequest &req, HttpResponder &resp) {
+  if (!req.upgrade || !header_has_token(req.header("upgrade"), "websocket") ||
+      !header_has_token(req.header("connection"), "upgrade")) {
+    return resp.send(HttpResponse::text(400, "Bad Request"));
+  }
+  if (req.header("sec-websocket-version") != "13") {
+    HttpResponse r = HttpResponse::text(426, "Upgrade Required");
+    r.headers.emplace_back("Sec-WebSocket-Version", "13");
+    return resp.send(std::move(r));
+  }
+  std::string_view key = req.header("sec-websocket-key");
+  if (!valid_key(key)) return resp.send(HttpResponse::text(400, "Bad Request"));
+  std::string format;
+  if ((req.query_param("cf_protocol", format) && format == "protobuf") ||
+      (req.query_param("format", format) && format == "protobuf")) {
+    return resp.send(HttpResponse::text(400, "protobuf protocol is not supported yet"));
+  }
+  std::string_view protocols = req.header("sec-websocket-protocol");
+  std::string chosen;
+  if (!protocols.empty()) {
+    if (header_has_token(protocols, "centrifuge-json")) {
+      chosen = "centrifuge-json";
+    } else if (header_has_token(protocols, "centrifuge-protobuf")) {
+      return resp.send(HttpResponse::text(400, "protobuf protocol is not supported yet"));
+    }
+  }
+  std::string handshake =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      accept_key(key) + "\r\n";
+  if (!chosen.empty()) handshake += "Sec-WebSocket-Protocol: " + chosen + "\r\n";
+  handshake += "\r\n";
+  auto session = std::make_unique<WebSocketSession>(node);
+  WebSocketSession *raw = session.get();
+  Connection *conn = resp.take_over(handshake, std::move(session));
+  if (!conn) return;
+  raw->conn_ = conn;
+  raw->client_->start();
+}
+
+WebSocketSession::WebSocketSession(Node &node) : node_(node) {
+  static const wslay_event_callbacks callbacks = {
+      &WebSocketSession::recv_cb, &WebSocketSession::send_cb, &WebSocketSession::genmask_cb,
+      nullptr, nullptr, nullptr, &WebSocketSession::on_msg_cb};
+  if (wslay_event_context_server_init(&ctx_, &callbacks, this) != 0)
+    throw std::bad_alloc();
+  wslay_event_config_set_max_recv_msg_length(
+      ctx_, static_cast<uint64_t>(node.config().ws_message_size_limit));
+  client_ = std::make_shared<Client>(node, *this);
+}
+
+WebSocketSession::~WebSocketSession() {
+  if (ctx_) wslay_event_context_free(ctx_);
+}
+
+ssize_t WebSocketSession::recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int,
+                                  void *user) {
+  auto *self = static_cast<WebSocketSession *>(user);
+  std::string &in = self->conn_->input();
+  if (in.empty()) {
+    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    return -1;
+  }
+  size_t n = std::min(len, in.size());
+  std::memcpy(buf, in.data(), n);
+  in.erase(0, n);
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t WebSocketSession::send_cb(wslay_event_context_ptr, const uint8_t *data, size_t len, int,
+                                  void *user) {
+  auto *self = static_cast<WebSocketSession *>(user);
+  // Control frames (pong, close) join the same ordered queue as our frames.
+  self->conn_->send_copy(std::string_view(reinterpret_cast<const char *>(data), len));
+  return static_cast<ssize_t>(len);
+}
+
+int WebSocketSession::genmask_cb(wslay_event_context_ptr, uint8_t *buf, size_t len, void *) {
+  std::memset(buf, 0, len);  // servers do not mask
+  return 0;
+}
+
+void WebSocketSession::on_msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg *arg,
+                                 void *user) {
+  auto *self = static_cast<WebSocketSession *>(user);
+  if (self->closing_) return;
+  switch (arg->opcode) {
+    case WSLAY_TEXT_FRAME:
+      self->client_->handle_frame(
+          std::string_view(reinterpret_cast<const char *>(arg->msg), arg->msg_length));
+      break;
+    case WSLAY_BINARY_FRAME:
+      // Binary frames carry protobuf, which this JSON connection did not ask for.
+      self->client_->disconnect(disconnects::kBadRequest);
+      break;
+    case WSLAY_CONNECTION_CLOSE:
+      // wslay echoes the close frame; the client just went away.
+      self->client_->on_transport_closed();
+      break;
+    default:
+      break;
+  }
+}
+
+void WebSocketSession::on_data(Connection &conn) {
+  conn_ = &conn;
+  if (closing_) {
+    conn.input().clear();
+    return;
+  }
+  auto keep = client_;  // the client may disconnect itself while reading
+  while (!conn.input().empty() && !closing_ && wslay_event_want_read(ctx_)) {
+    if (wslay_event_recv(ctx_) != 0) {
+      // A protocol error: wslay has queued a close frame (1002/1009/...).
+      break;
+    }
+  }
+  if (!closing_ && !wslay_event_want_read(ctx_)) {
+    // wslay stopped reading: a close frame was received or sent (e.g. the
+    // 1009 of an oversize message).
+    client_->on_transport_closed();
+    begin_close();
+    return;
+  }
+  pump_control();
+}
+
+void WebSocketSession::pump_control() {
+  if (wslay_event_want_write(ctx_)) wslay_event_send(ctx_);
+  if (wslay_event_get_close_sent(ctx_) && !closing_) begin_close();
+}
+
+void WebSocketSession::begin_close() {
+  if (closing_) return;
+  closing_ = true;
+  if (wslay_event_want_write(ctx_)) wslay_event_send(ctx_);
+  conn_->input().clear();
+  conn_->close_after_flush(kCloseLingerMs);
+}
+
+void WebSocketSession::on_close(Connection &) {
+  closing_ = true;
+  client_->on_transport_closed();
+}
+
+void WebSocketSession::write(std::string_view json) {
+  if (closing_ || !conn_) return;
+  Frame *f = make_ws_text_frame(json);
+  conn_->send(f);
+  f->unref();
+}
+
+void WebSocketSession::write_shared(SharedPush &push) {
+  if (closing_ || !conn_) return;
+  if (!push.ws_frame) push.ws_frame = FrameRef(make_ws_text_frame(push.json));
+  conn_->send(push.ws_frame.get());
+}
+
+size_t WebSocketSession::queued_bytes() const { return conn_ ? conn_->queued_bytes() : 0; }
+
+void WebSocketSession::close(Disconnect d) {
+  if (closing_ || !conn_) return;
+  if (d.code == disconnects::kConnectionClosed.code) {
+    // "Nothing to tell": close TCP without a close frame.
+    closing_ = true;
+    conn_->close_after_flush(0);
+    return;
+  }
+  if (d.code == disconnects::kSlow.code) conn_->drop_unsent();
+  wslay_event_queue_close(ctx_, static_cast<uint16_t>(d.code),
+                          reinterpret_cast<const uint8_t *>(d.reason.data()),
+                          std::min<size_t>(d.reason.size(), 123));
+  begin_close();
+}
+
+}  // namespace gyre

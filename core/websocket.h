@@ -1,0 +1,58 @@
+// WebSocket transport: the RFC 6455 handshake, wslay for reading (framing,
+// fragments, control frames, the inbound size limit -> close 1009), and
+// frames we build ourselves for writing so a publication's frame is shared
+// by every subscriber.
+#pragma once
+
+#include <wslay/wslay.h>
+
+#include <memory>
+
+#include "client.h"
+#include "connection.h"
+#include "http.h"
+#include "transport.h"
+
+namespace gyre {
+
+class Node;
+
+class WebSocketSession : public ConnectionHandler, public Transport {
+ public:
+  // Validates the upgrade request; answers it with 101 and takes over the
+  // connection, or with an HTTP error.
+  static void upgrade(Node &node, HttpRequest &req, HttpResponder &resp);
+
+  WebSocketSession(Node &node);
+  ~WebSocketSession() override;
+
+  // ConnectionHandler
+  void on_data(Connection &conn) override;
+  void on_close(Connection &conn) override;
+
+  // Transport
+  std::string_view name() const override { return "websocket"; }
+  void write(std::string_view json) override;
+  void write_shared(SharedPush &push) override;
+  size_t queued_bytes() const override;
+  void close(Disconnect d) override;
+
+ private:
+  static ssize_t recv_cb(wslay_event_context_ptr, uint8_t *buf, size_t len, int flags,
+                         void *user);
+  static ssize_t send_cb(wslay_event_context_ptr, const uint8_t *data, size_t len,
+                         int flags, void *user);
+  static int genmask_cb(wslay_event_context_ptr, uint8_t *buf, size_t len, void *user);
+  static void on_msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg *arg,
+                        void *user);
+  void pump_control();
+  void begin_close();
+
+  Node &node_;
+  Connection *conn_ = nullptr;
+  wslay_event_context_ptr ctx_ = nullptr;
+  std::shared_ptr<Client> client_;
+  bool closing_ = false;
+};
+
+}  // namespace gyre
