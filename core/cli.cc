@@ -44,9 +44,12 @@ const char kMainHelp[] =
     "GYRE_CHANNEL_NAMESPACES (a JSON array). See docs/configuration.md.\n";
 
 const char kGenconfigHelp[] =
-    "Usage: gyre genconfig [-c FILE]\n"
+    "Usage: gyre genconfig [-c FILE] [--dev]\n"
     "Writes a minimal config (default config.json) with a random http_api.key and\n"
-    "client.token.hmac_secret_key. Refuses to overwrite an existing file.\n";
+    "client.token.hmac_secret_key. Refuses to overwrite an existing file.\n"
+    "--dev also lets anonymous connections (no token) subscribe to channels\n"
+    "without namespace, with presence, join/leave, history and recovery: for\n"
+    "local development only.\n";
 
 const char kCheckconfigHelp[] =
     "Usage: gyre checkconfig [-c] FILE [--strict]\n"
@@ -87,9 +90,12 @@ int cmd_genconfig(int argc, char **argv) {
     return 0;
   }
   std::string path = "config.json";
+  bool dev = false;
   for (int i = 2; i < argc; ++i) {
     if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
       path = argv[++i];
+    else if (!strcmp(argv[i], "--dev"))
+      dev = true;
     else {
       fprintf(stderr, "genconfig: unknown argument %s\n%s", argv[i], kGenconfigHelp);
       return 2;
@@ -105,22 +111,28 @@ int cmd_genconfig(int argc, char **argv) {
     fprintf(stderr, "genconfig: no randomness available\n");
     return 1;
   }
-  std::string out;
-  json::Writer w(out);
-  w.begin_object();
-  w.key("client").begin_object();
-  w.key("token").begin_object().field("hmac_secret_key", secret).end_object();
-  w.key("allowed_origins").begin_array().end_array();
-  w.end_object();
-  w.key("http_api").begin_object().field("key", key).end_object();
-  w.end_object();
-  // Pretty enough for humans: one section per line.
+  // Secrets are [A-Za-z0-9], so they need no escaping.
+  std::string out = "{\n  \"client\": {\n    \"token\": {\"hmac_secret_key\": \"" + secret +
+                    "\"},\n    \"allowed_origins\": []";
+  if (dev) out += ",\n    \"allow_anonymous_connect_without_token\": true";
+  out += "\n  },\n  \"http_api\": {\"key\": \"" + key + "\"}";
+  if (dev)
+    out +=
+        ",\n  \"health\": {\"enabled\": true},\n  \"channel\": {\n    \"without_namespace\": {\n"
+        "      \"allow_subscribe_for_client\": true, \"allow_subscribe_for_anonymous\": true,\n"
+        "      \"allow_publish_for_subscriber\": true, \"allow_publish_for_anonymous\": true,\n"
+        "      \"presence\": true, \"allow_presence_for_subscriber\": true,\n"
+        "      \"allow_presence_for_anonymous\": true, \"join_leave\": true,\n"
+        "      \"history_size\": 100, \"history_ttl\": \"300s\", \"force_recovery\": true,\n"
+        "      \"allow_history_for_subscriber\": true, \"allow_history_for_anonymous\": true\n"
+        "    }\n  }";
+  out += "\n}\n";
   std::ofstream f(path);
   if (!f) {
     fprintf(stderr, "genconfig: cannot write %s\n", path.c_str());
     return 1;
   }
-  f << out << "\n";
+  f << out;
   f.close();
   Config cfg;
   ConfigResult r = load_config_file(path, cfg);

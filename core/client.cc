@@ -27,10 +27,21 @@ void Client::write(std::string_view json) {
 
 bool Client::check_queue() {
   if (transport_.queued_bytes() > static_cast<size_t>(node_.config().queue_max_size)) {
-    disconnect(disconnects::kSlow);
+    disconnect_later(disconnects::kSlow);
     return false;
   }
   return true;
+}
+
+void Client::disconnect_later(const Disconnect &d) {
+  if (state_ == State::Closed || disconnect_pending_) return;
+  disconnect_pending_ = true;
+  // Stop writing now; the cleanup (which talks to the engine) runs after the
+  // current engine event.
+  auto alive = alive_;
+  node_.defer([this, alive, d] {
+    if (*alive) disconnect(d);
+  });
 }
 
 void Client::reply_error(uint32_t id, const Error &e) {
@@ -167,14 +178,14 @@ void Client::on_timer() {
 }
 
 void Client::deliver_shared(SharedPush &push) {
-  if (state_ != State::Connected) return;
+  if (state_ != State::Connected || disconnect_pending_) return;
   transport_.write_shared(push);
   check_queue();
 }
 
 void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint64_t offset,
                                  std::string_view epoch) {
-  if (state_ != State::Connected) return;
+  if (state_ != State::Connected || disconnect_pending_ || sub.insufficient) return;
   if (!sub.subscribed) {
     sub.buffered.push_back({push.json, offset, std::string(epoch)});
     return;
@@ -184,10 +195,17 @@ void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint
     if (offset <= sub.offset && !epoch_changed) return;  // stale duplicate
     if (epoch_changed || offset != sub.offset + 1) {
       // A gap: the client must resubscribe and recover (spec §6.4).
-      if (sub.server_side)
-        disconnect(disconnects::kInsufficientState);
-      else
-        server_unsubscribe(sub.channel, unsubscribes::kInsufficientState);
+      if (sub.server_side) {
+        disconnect_later(disconnects::kInsufficientState);
+      } else {
+        sub.buffered.clear();
+        sub.insufficient = true;
+        auto alive = alive_;
+        std::string ch = sub.channel;
+        node_.defer([this, alive, ch] {
+          if (*alive) server_unsubscribe(ch, unsubscribes::kInsufficientState);
+        });
+      }
       return;
     }
     sub.offset = offset;
@@ -229,7 +247,7 @@ void Client::remove_subscription(const std::string &channel, bool notify_engine)
   bool last = node_.hub().remove_subscriber(channel, sub.get());
   if (!notify_engine) return;
   Engine &engine = node_.engine();
-  if (sub->presence) engine.presence_remove(channel, id_, [](const OpResult &) {});
+  if (sub->presence) engine.presence_remove(channel, id_, user_, [](const OpResult &) {});
   if (sub->join_leave && sub->subscribed) {
     gyre_client_info info = info_for(sub.get());
     engine.publish_leave(channel, info, [](const OpResult &) {});

@@ -32,6 +32,7 @@ struct ClientSubscription {
   bool presence = false;     // tracked in the presence manager
   bool join_leave = false;   // publishes join/leave
   bool server_side = false;
+  bool insufficient = false;  // a gap was seen; unsubscribe 2500 pending
   uint64_t offset = 0;
   std::string epoch;
   std::string chan_info;
@@ -90,6 +91,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void reply_result(uint32_t id, protocol::Method m, std::string_view result);
   void write(std::string_view json);
   bool check_queue();
+  void disconnect_later(const Disconnect &d);
   void on_timer();
   void schedule_ping();
   void cleanup();
@@ -137,6 +139,7 @@ class Client : public std::enable_shared_from_this<Client> {
   // Ping/pong/stale share one timer; what it means depends on the state.
   Timer timer_;
   bool ping_outstanding_ = false;
+  bool disconnect_pending_ = false;
   std::shared_ptr<bool> alive_;  // false once closed; guards async callbacks
 };
 

@@ -10,6 +10,8 @@
 
 #include "json.h"
 
+extern char **environ;
+
 namespace gyre {
 
 namespace {
@@ -269,6 +271,10 @@ const std::vector<Option> &options() {
       OPT_INT("client.queue_max_size", queue_max_size),
       OPT_INT("client.user_connection_limit", user_connection_limit),
       OPT_INT("client.connection_limit", connection_limit),
+      OPT_STR("client.token.hmac_secret_key", token_hmac_secret_key),
+      OPT_STR("client.token.rsa_public_key", token_rsa_public_key),
+      OPT_STR("client.token.ecdsa_public_key", token_ecdsa_public_key),
+      OPT_STR("client.token.jwks_public_endpoint", token_jwks_public_endpoint),
       OPT_DUR("client.presence_update_interval", presence_update_interval_ms),
       OPT_INT("client.history_max_publication_limit", history_max_publication_limit),
       OPT_INT("client.recovery_max_publication_limit", recovery_max_publication_limit),
@@ -608,6 +614,16 @@ ConfigResult load_config(const ConfigFlags &flags, bool path_explicit, Config &o
       res.error = e;
       return res;
     }
+  }
+  // A GYRE_* variable that names no option is most likely a typo.
+  std::set<std::string> known_env;
+  for (const std::string &p : known_option_paths()) known_env.insert(env_name(p));
+  for (char **e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    if (!kv.starts_with("GYRE_")) continue;
+    std::string name(kv.substr(0, kv.find('=')));
+    if (!known_env.count(name) && name != "GYRE_BIN")
+      res.warnings.push_back("unknown environment variable " + name);
   }
   for (const auto &[p, v] : flags.values) {
     std::string e = apply_text(out, p, v, "flag", res.warnings);

@@ -45,6 +45,12 @@ struct Config {
   int64_t queue_max_size = 1048576;
   int64_t user_connection_limit = 0;
   int64_t connection_limit = 0;
+  // client.token.* is read so Centrifugo configs load; verifying tokens
+  // needs the auth-jwt plugin (not built yet), so tokens are rejected.
+  std::string token_hmac_secret_key;
+  std::string token_rsa_public_key;
+  std::string token_ecdsa_public_key;
+  std::string token_jwks_public_endpoint;
   int64_t presence_update_interval_ms = 27000;
   int64_t history_max_publication_limit = 300;
   int64_t recovery_max_publication_limit = 300;

@@ -134,6 +134,11 @@ void Connection::flush() {
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // Keep the ring from growing with pointers already written.
+        if (head_ > 256 && head_ * 2 > queue_.size()) {
+          queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(head_));
+          head_ = 0;
+        }
         event_add(write_ev_, nullptr);
         return;
       }

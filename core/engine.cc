@@ -57,8 +57,8 @@ void Engine::presence_add(std::string_view ch, const gyre_client_info &info,
   call(ops_->presence_add, cb, to_gstr(ch), &info, ttl_s);
 }
 void Engine::presence_remove(std::string_view ch, std::string_view client_id,
-                             OpCallback cb) {
-  call(ops_->presence_remove, cb, to_gstr(ch), to_gstr(client_id));
+                             std::string_view user, OpCallback cb) {
+  call(ops_->presence_remove, cb, to_gstr(ch), to_gstr(client_id), to_gstr(user));
 }
 void Engine::presence_get(std::string_view ch, OpCallback cb) {
   call(ops_->presence_get, cb, to_gstr(ch));

@@ -49,7 +49,8 @@ class Engine {
   void remove_history(std::string_view channel, OpCallback cb);
   void presence_add(std::string_view channel, const gyre_client_info &info,
                     uint32_t ttl_s, OpCallback cb);
-  void presence_remove(std::string_view channel, std::string_view client_id, OpCallback cb);
+  void presence_remove(std::string_view channel, std::string_view client_id,
+                       std::string_view user, OpCallback cb);
   void presence_get(std::string_view channel, OpCallback cb);
   void presence_stats(std::string_view channel, OpCallback cb);
 

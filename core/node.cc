@@ -74,10 +74,25 @@ Node::Node(Config config)
   http_limits_.max_header_size = static_cast<size_t>(config_.max_header_size);
   http_limits_.max_body_size = static_cast<size_t>(config_.api_max_request_body_size);
   http_handler_ = [this](HttpRequest &req, HttpResponder resp) { route(req, std::move(resp)); };
+  defer_ev_ = event_new(
+      loop_.base(), -1, 0,
+      [](evutil_socket_t, short, void *arg) {
+        auto *self = static_cast<Node *>(arg);
+        std::vector<std::function<void()>> work;
+        work.swap(self->deferred_);
+        for (auto &fn : work) fn();
+      },
+      this);
+}
+
+void Node::defer(std::function<void()> fn) {
+  deferred_.push_back(std::move(fn));
+  if (!event_pending(defer_ev_, EV_TIMEOUT, nullptr)) event_active(defer_ev_, EV_TIMEOUT, 0);
 }
 
 Node::~Node() {
   if (accept_ev_) event_free(accept_ev_);
+  if (defer_ev_) event_free(defer_ev_);
   if (sigint_ev_) event_free(sigint_ev_);
   if (sigterm_ev_) event_free(sigterm_ev_);
   if (listen_fd_ >= 0) close(listen_fd_);
@@ -175,6 +190,10 @@ bool Node::start() {
   housekeeping_timer_.init(loop_, [this] { housekeeping(); });
   housekeeping_timer_.start_ms(1000, true);
   last_presence_refresh_ms_ = loop_.mono_ms();
+  if (!config_.token_hmac_secret_key.empty() || !config_.token_rsa_public_key.empty() ||
+      !config_.token_ecdsa_public_key.empty() || !config_.token_jwks_public_endpoint.empty())
+    LOG_WARN("client.token.* is set, but token verification needs the auth-jwt plugin, "
+             "which this build does not have: connection tokens are rejected (3500)");
   if (config_.api_key.empty() && !config_.api_insecure && !config_.api_disabled)
     LOG_WARN("http_api.key is empty and http_api.insecure is off: every API request gets 401");
   LOG_INFO("gyre %s node %s listening on %s:%d (engine %s)", version().c_str(), name_.c_str(),

@@ -67,6 +67,10 @@ class Node : public EngineEventHandler {
   int64_t started_at_ms() const { return started_at_ms_; }
   int bound_port() const { return bound_port_; }
   std::string new_client_id();
+  // Runs fn after the current callback, in this loop iteration. Used for
+  // work that must not run inside an engine event (no re-entry into the
+  // engine from handle_publication).
+  void defer(std::function<void()> fn);
 
   // Client registry.
   bool client_connected(Client &c);
@@ -120,6 +124,8 @@ class Node : public EngineEventHandler {
   Timer housekeeping_timer_;
   int64_t last_presence_refresh_ms_ = 0;
   bool shutting_down_ = false;
+  event *defer_ev_ = nullptr;
+  std::vector<std::function<void()>> deferred_;
   event *sigint_ev_ = nullptr;
   event *sigterm_ev_ = nullptr;
   Timer shutdown_timer_;

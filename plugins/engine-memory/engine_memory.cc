@@ -106,7 +106,8 @@ gyre_status op_presence_add(void *state, gyre_str channel,
 }
 
 gyre_status op_presence_remove(void *state, gyre_str channel,
-                               gyre_str client_id, gyre_op *op) {
+                               gyre_str client_id, gyre_str /*user*/,
+                               gyre_op *op) {
   return guarded(state, "presence_remove", [&](MemoryEngine &e) {
     return e.presence_remove(channel, client_id, op);
   });

@@ -436,7 +436,7 @@ class EngineMemoryTest : public ::testing::Test {
   FakeOp &presence_remove(std::string_view ch, std::string_view client) {
     FakeOp &op = new_op();
     return done(op,
-                ops_->presence_remove(state_, gs(ch), gs(client), op_of(op)),
+                ops_->presence_remove(state_, gs(ch), gs(client), gs(""), op_of(op)),
                 FakeOp::kPlain);
   }
   FakeOp &presence(std::string_view ch) {

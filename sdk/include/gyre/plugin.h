@@ -187,7 +187,7 @@ typedef struct gyre_publish_result {
   gyre_suppress_reason suppressed;
 } gyre_publish_result;
 
-/* Which publications a history read returns (see docs/engine-semantics.md):
+/* Which publications a history read returns (docs/engine-semantics.md):
  * limit 0 = none (position only), -1 = all, N = at most N; with a `since`
  * position, those after it (reverse: before it). The engine does not compare
  * epochs; the host does. */
@@ -197,7 +197,8 @@ typedef struct gyre_history_filter {
   uint64_t since_offset;
   int32_t limit;
   bool reverse;
-  uint32_t history_meta_ttl_s; /* refreshes the stream's meta TTL; 0 = keep */
+  uint32_t history_meta_ttl_s; /* refreshes the stream's meta TTL; 0 = the
+                                  engine's default */
 } gyre_history_filter;
 
 /* ------------------------------------------------------------------------ */
@@ -322,7 +323,10 @@ typedef struct gyre_host_api {
  *     arrives / its last leaves). Complete with `complete`.
  *   publish: store (per opts) and deliver pub to every node subscribed to
  *     channel through handle_publication. Complete with complete_publish.
- *     pub->offset is ignored: the engine assigns offsets.
+ *     pub->offset is ignored: the engine assigns offsets. Without history,
+ *     the delivered publication has offset 0 and the position {0, ""}.
+ *     The host never calls a hook from inside handle_publication,
+ *     handle_join or handle_leave; it may call hooks from a completion.
  *   publish_join / publish_leave: deliver a join/leave to every subscribed
  *     node through handle_join/handle_leave. Complete with `complete`.
  *   history: read per filter. Complete with complete_history, whose top is
@@ -331,7 +335,9 @@ typedef struct gyre_host_api {
  *   remove_history: drop stored publications, keep top and epoch.
  * Presence part:
  *   presence_add: record info as present in channel for ttl_s seconds
- *     (refreshed by calling again). presence_remove: forget client_id.
+ *     (refreshed by calling again; ttl_s 0 = no expiry).
+ *   presence_remove: forget client_id (`user` is its user id, for engines
+ *     that count users).
  *   presence_get: complete_presence. presence_stats: complete_presence_stats
  *     (num_users counts distinct non-empty and empty user ids alike).
  */
@@ -353,7 +359,8 @@ typedef struct gyre_engine_ops {
                               const gyre_client_info *info, uint32_t ttl_s,
                               gyre_op *op);
   gyre_status (*presence_remove)(void *state, gyre_str channel,
-                                 gyre_str client_id, gyre_op *op);
+                                 gyre_str client_id, gyre_str user,
+                                 gyre_op *op);
   gyre_status (*presence_get)(void *state, gyre_str channel, gyre_op *op);
   gyre_status (*presence_stats)(void *state, gyre_str channel, gyre_op *op);
 } gyre_engine_ops;
