@@ -63,10 +63,10 @@ bool ServerApi::handles(std::string_view path) const {
       path[prefix_.size()] != '/')
     return false;
   std::string_view method = path.substr(prefix_.size() + 1);
-  static const char *kMethods[] = {"publish", "broadcast", "subscribe", "unsubscribe",
-                                   "disconnect", "refresh", "presence", "presence_stats",
-                                   "history", "history_remove", "channels", "info",
-                                   "rpc", "batch"};
+  static const char *kMethods[] = {"publish",    "broadcast",      "subscribe", "unsubscribe",
+                                   "disconnect", "refresh",        "presence",  "presence_stats",
+                                   "history",    "history_remove", "channels",  "info",
+                                   "rpc",        "batch"};
   for (const char *m : kMethods)
     if (method == m) return true;
   return false;
@@ -76,22 +76,29 @@ bool ServerApi::authorized(const HttpRequest &req) const {
   const Config &cfg = node_.config();
   if (cfg.api_insecure) return true;
   if (cfg.api_key.empty()) return false;
-  // X-API-Key wins outright when present (Centrifugo does not look further).
-  if (req.has_header("x-api-key")) return secret_equals(req.header("x-api-key"), cfg.api_key);
+  // A non-empty X-API-Key is checked alone: Authorization is then not looked
+  // at (Centrifugo's order). Either way the query key may still match.
+  bool valid = false;
+  std::string_view xkey = req.header("x-api-key");
   std::string_view auth = req.header("authorization");
-  if (!auth.empty()) {
+  if (!xkey.empty()) {
+    valid = secret_equals(xkey, cfg.api_key);
+  } else if (!auth.empty()) {
     size_t sp = auth.find_first_of(" \t");
     if (sp != std::string_view::npos) {
       std::string_view scheme = auth.substr(0, sp);
       std::string_view rest = auth.substr(sp);
-      while (!rest.empty() && isspace(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
-      while (!rest.empty() && isspace(static_cast<unsigned char>(rest.back()))) rest.remove_suffix(1);
+      while (!rest.empty() && isspace(static_cast<unsigned char>(rest.front())))
+        rest.remove_prefix(1);
+      while (!rest.empty() && isspace(static_cast<unsigned char>(rest.back())))
+        rest.remove_suffix(1);
       bool two_fields = rest.find_first_of(" \t") == std::string_view::npos && !rest.empty();
       std::string lower;
       for (char c : scheme) lower += static_cast<char>(tolower(static_cast<unsigned char>(c)));
-      if (two_fields && lower == "apikey" && secret_equals(rest, cfg.api_key)) return true;
+      valid = two_fields && lower == "apikey" && secret_equals(rest, cfg.api_key);
     }
   }
+  if (valid) return true;
   std::string qkey;
   if (req.query_param("api_key", qkey)) return secret_equals(qkey, cfg.api_key);
   return false;
@@ -100,8 +107,11 @@ bool ServerApi::authorized(const HttpRequest &req) const {
 void ServerApi::handle(HttpRequest &req, HttpResponder resp) {
   if (req.method != "POST") return resp.send(HttpResponse::empty(405));
   if (!authorized(req)) {
-    if (node_.config().api_key.empty() && !node_.config().api_insecure)
-      LOG_WARN("API request refused: http_api.key is not set");
+    static bool warned = false;  // once: a misconfigured server must not flood the log
+    if (!warned && node_.config().api_key.empty() && !node_.config().api_insecure) {
+      warned = true;
+      LOG_WARN("API requests are refused: http_api.key is not set");
+    }
     return resp.send(HttpResponse::empty(401));
   }
   if (req.path == prefix_) return handle_legacy(req.body, std::move(resp));
@@ -123,21 +133,36 @@ void ServerApi::handle(HttpRequest &req, HttpResponder resp) {
 }
 
 bool ServerApi::call(std::string_view method, const json::Value &p, ApiDone done) {
-  if (method == "publish") publish(p, std::move(done));
-  else if (method == "broadcast") broadcast(p, std::move(done));
-  else if (method == "subscribe") subscribe(p, std::move(done));
-  else if (method == "unsubscribe") unsubscribe(p, std::move(done));
-  else if (method == "disconnect") disconnect(p, std::move(done));
-  else if (method == "refresh") refresh(p, std::move(done));
-  else if (method == "presence") presence(p, false, std::move(done));
-  else if (method == "presence_stats") presence(p, true, std::move(done));
-  else if (method == "history") history(p, std::move(done));
-  else if (method == "history_remove") history_remove(p, std::move(done));
-  else if (method == "channels") channels(p, std::move(done));
-  else if (method == "info") info(p, std::move(done));
-  else if (method == "rpc") rpc(p, std::move(done));
-  else if (method == "batch") batch(p, std::move(done));
-  else return false;
+  if (method == "publish")
+    publish(p, std::move(done));
+  else if (method == "broadcast")
+    broadcast(p, std::move(done));
+  else if (method == "subscribe")
+    subscribe(p, std::move(done));
+  else if (method == "unsubscribe")
+    unsubscribe(p, std::move(done));
+  else if (method == "disconnect")
+    disconnect(p, std::move(done));
+  else if (method == "refresh")
+    refresh(p, std::move(done));
+  else if (method == "presence")
+    presence(p, false, std::move(done));
+  else if (method == "presence_stats")
+    presence(p, true, std::move(done));
+  else if (method == "history")
+    history(p, std::move(done));
+  else if (method == "history_remove")
+    history_remove(p, std::move(done));
+  else if (method == "channels")
+    channels(p, std::move(done));
+  else if (method == "info")
+    info(p, std::move(done));
+  else if (method == "rpc")
+    rpc(p, std::move(done));
+  else if (method == "batch")
+    batch(p, std::move(done));
+  else
+    return false;
   return true;
 }
 
@@ -220,10 +245,10 @@ void ServerApi::batch(const json::Value &p, ApiDone done) {
 }
 
 void ServerApi::handle_legacy(const std::string &text, HttpResponder resp) {
-  static const char *kByNumber[] = {"publish", "broadcast", "unsubscribe", "disconnect",
-                                    "presence", "presence_stats", "history",
-                                    "history_remove", "channels", "info", "rpc",
-                                    "subscribe", "refresh"};
+  static const char *kByNumber[] = {"publish",  "broadcast",      "unsubscribe", "disconnect",
+                                    "presence", "presence_stats", "history",     "history_remove",
+                                    "channels", "info",           "rpc",         "subscribe",
+                                    "refresh"};
   struct Cmd {
     uint32_t id = 0;
     std::string method;  // empty: unknown numeric method -> 104
@@ -258,7 +283,8 @@ void ServerApi::handle_legacy(const std::string &text, HttpResponder resp) {
       c.method = "publish";  // an omitted method decodes as 0 = publish
     } else if (m.is_string()) {
       std::string name;
-      for (char ch : m.as_string()) name += static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+      for (char ch : m.as_string())
+        name += static_cast<char>(tolower(static_cast<unsigned char>(ch)));
       if (name == "batch" || !handles(prefix_ + "/" + name))
         return resp.send(HttpResponse::text(400, "Bad Request"));
       c.method = name;

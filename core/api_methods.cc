@@ -69,8 +69,7 @@ std::string_view raw(const json::Value &p, std::string_view key) {
 bool b64decode(const std::string &in, std::string &out) {
   if (in.size() % 4 != 0) return false;
   for (char c : in)
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '='))
-      return false;
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return false;
   out.resize(in.size() / 4 * 3 + 3);
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(out.data()),
                           reinterpret_cast<const unsigned char *>(in.data()),
@@ -240,8 +239,8 @@ void ServerApi::broadcast(const json::Value &p, ApiDone done) {
 namespace {
 
 // Connections a subscribe/unsubscribe/disconnect/refresh request targets.
-std::vector<Client *> target_clients(Node &node, const std::string &user,
-                                     const std::string &client, const std::string &session) {
+std::vector<Client *> target_clients(Node &node, const std::string &user, const std::string &client,
+                                     const std::string &session) {
   std::vector<Client *> out;
   if (!session.empty()) return out;  // no session-based transports yet
   if (!client.empty()) {
@@ -277,10 +276,13 @@ void ServerApi::subscribe(const json::Value &p, ApiDone done) {
   auto over = p.get("override", true);
   if (over && !over.is_null() && !over.is_object()) return done(ApiOutcome::bad_input());
   if (channel.empty()) return done(ApiOutcome::fail(errors::kBadRequest));
-  if (!node_.config().channel.resolve(channel)) return done(ApiOutcome::fail(errors::kUnknownChannel));
+  if (!node_.config().channel.resolve(channel))
+    return done(ApiOutcome::fail(errors::kUnknownChannel));
   std::string info(raw(p, "info")), data(raw(p, "data"));
-  if (!b64info.empty() && !b64decode(b64info, info)) return done(ApiOutcome::fail(errors::kBadRequest));
-  if (!b64data.empty() && !b64decode(b64data, data)) return done(ApiOutcome::fail(errors::kBadRequest));
+  if (!b64info.empty() && !b64decode(b64info, info))
+    return done(ApiOutcome::fail(errors::kBadRequest));
+  if (!b64data.empty() && !b64decode(b64data, data))
+    return done(ApiOutcome::fail(errors::kBadRequest));
   for (Client *c : target_clients(node_, t.user, t.client, t.session))
     c->server_subscribe(channel, info, data);
   done(ApiOutcome::ok("{}"));
@@ -400,7 +402,8 @@ void ServerApi::history_remove(const json::Value &p, ApiDone done) {
 void ServerApi::channels(const json::Value &p, ApiDone done) {
   std::string pattern;
   if (!read_string(p, "pattern", pattern)) return done(ApiOutcome::bad_input());
-  if (!pattern.empty() && !glob_match(pattern, "")) return done(ApiOutcome::fail(errors::kInternal));
+  if (!pattern.empty() && !glob_match(pattern, ""))
+    return done(ApiOutcome::fail(errors::kInternal));
   std::string out;
   json::Writer w(out);
   w.begin_object().key("channels").begin_object();
@@ -458,17 +461,28 @@ std::optional<bool> glob_match(std::string_view pat, std::string_view text) {
     }
   }
   if (braces) return std::nullopt;
-  // Expand {a,b} alternatives (non-nested) by recursion.
-  size_t open = pat.find('{');
+  // Expand {a,b} alternatives (non-nested) by recursion; escaped braces are
+  // literals.
+  auto find_unescaped = [&](char want, size_t from) {
+    for (size_t i = from; i < pat.size(); ++i) {
+      if (pat[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (pat[i] == want) return i;
+    }
+    return std::string_view::npos;
+  };
+  size_t open = find_unescaped('{', 0);
   if (open != std::string_view::npos) {
-    size_t close = pat.find('}', open);
+    size_t close = find_unescaped('}', open);
     std::string_view alts = pat.substr(open + 1, close - open - 1);
     size_t start = 0;
     while (true) {
       size_t comma = alts.find(',', start);
       std::string candidate(pat.substr(0, open));
-      candidate += alts.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                      : comma - start);
+      candidate += alts.substr(
+          start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       candidate += pat.substr(close + 1);
       auto m = glob_match(candidate, text);
       if (m && *m) return true;

@@ -18,6 +18,7 @@ const ChannelOptions *ChannelRules::resolve(std::string_view channel) const {
   size_t pos = rest.find(namespace_boundary);
   if (pos == std::string_view::npos) return &without_namespace;
   std::string_view ns = rest.substr(0, pos);
+  if (ns.empty()) return &without_namespace;  // ":x" has no namespace
   for (const auto &n : namespaces)
     if (n.name == ns) return &n.options;
   return nullptr;
@@ -35,16 +36,16 @@ bool ChannelRules::is_private(std::string_view channel) const {
   return !private_prefix.empty() && channel.starts_with(private_prefix);
 }
 
-bool ChannelRules::name_valid(std::string_view channel,
-                              const ChannelOptions &opts) const {
+bool ChannelRules::name_valid(std::string_view channel, const ChannelOptions &opts) const {
   if (opts.compiled_regex) {
+    // As Centrifugo: the part after "ns:" (the whole name when there is no
+    // namespace), searched like Go's MatchString (unanchored).
     std::string_view rest = strip_private(*this, channel);
-    std::string_view tail = rest;
-    size_t pos = namespace_boundary.empty() ? std::string_view::npos
-                                            : rest.find(namespace_boundary);
-    if (pos != std::string_view::npos)
-      tail = rest.substr(pos + namespace_boundary.size());
-    return std::regex_match(tail.begin(), tail.end(), *opts.compiled_regex);
+    std::string_view tail = channel;
+    size_t pos =
+        namespace_boundary.empty() ? std::string_view::npos : rest.find(namespace_boundary);
+    if (pos != std::string_view::npos) tail = rest.substr(pos + namespace_boundary.size());
+    return std::regex_search(tail.begin(), tail.end(), *opts.compiled_regex);
   }
   for (char c : channel)
     if (static_cast<unsigned char>(c) >= 0x80) return false;
@@ -52,18 +53,15 @@ bool ChannelRules::name_valid(std::string_view channel,
 }
 
 bool ChannelRules::is_user_limited(std::string_view channel) const {
-  return !user_boundary.empty() &&
-         channel.find(user_boundary) != std::string_view::npos;
+  return !user_boundary.empty() && channel.find(user_boundary) != std::string_view::npos;
 }
 
-bool ChannelRules::user_allowed(std::string_view channel,
-                                std::string_view user) const {
+bool ChannelRules::user_allowed(std::string_view channel, std::string_view user) const {
   size_t pos = channel.rfind(user_boundary);
   if (pos == std::string_view::npos || user.empty()) return false;
   std::string_view list = channel.substr(pos + user_boundary.size());
   while (true) {
-    size_t sep = user_separator.empty() ? std::string_view::npos
-                                        : list.find(user_separator);
+    size_t sep = user_separator.empty() ? std::string_view::npos : list.find(user_separator);
     std::string_view item = list.substr(0, sep);
     if (item == user) return true;
     if (sep == std::string_view::npos) return false;
@@ -71,11 +69,9 @@ bool ChannelRules::user_allowed(std::string_view channel,
   }
 }
 
-bool ChannelRules::data_format_ok(const ChannelOptions &opts,
-                                  std::string_view data) const {
-  const std::string &fmt = opts.publication_data_format.empty()
-                               ? publication_data_format
-                               : opts.publication_data_format;
+bool ChannelRules::data_format_ok(const ChannelOptions &opts, std::string_view data) const {
+  const std::string &fmt =
+      opts.publication_data_format.empty() ? publication_data_format : opts.publication_data_format;
   if (fmt == "binary") return true;
   if (data.empty()) return false;
   if (fmt == "json") return json::is_valid(data);

@@ -74,8 +74,7 @@ struct ChannelRules {
   bool is_user_limited(std::string_view channel) const;
   // Effective meta TTL for a channel with these options.
   int64_t meta_ttl_ms(const ChannelOptions &opts) const {
-    return opts.history_meta_ttl_ms > 0 ? opts.history_meta_ttl_ms
-                                        : history_meta_ttl_ms;
+    return opts.history_meta_ttl_ms > 0 ? opts.history_meta_ttl_ms : history_meta_ttl_ms;
   }
   // Data format check for publications ("" rejects empty data).
   bool data_format_ok(const ChannelOptions &opts, std::string_view data) const;

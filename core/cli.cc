@@ -60,8 +60,7 @@ const char kCheckconfigHelp[] =
 const char kVersionHelp[] = "Usage: gyre version\nPrints the version.\n";
 
 std::string random_token(size_t n) {
-  static const char alphabet[] =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   std::vector<unsigned char> b(n);
   if (getrandom(b.data(), n, 0) != static_cast<ssize_t>(n)) return {};
   std::string s;

@@ -26,11 +26,14 @@ void Client::write(std::string_view json) {
 }
 
 bool Client::check_queue() {
-  if (transport_.queued_bytes() > static_cast<size_t>(node_.config().queue_max_size)) {
-    disconnect_later(disconnects::kSlow);
-    return false;
-  }
-  return true;
+  size_t limit = static_cast<size_t>(node_.config().queue_max_size);
+  if (transport_.queued_bytes() <= limit) return true;
+  // Writes are batched per loop iteration; a burst can exceed the limit for
+  // a reader that keeps up. Only what the socket refuses counts as slow.
+  transport_.flush();
+  if (transport_.queued_bytes() <= limit) return true;
+  disconnect_later(disconnects::kSlow);
+  return false;
 }
 
 void Client::disconnect_later(const Disconnect &d) {
@@ -44,9 +47,7 @@ void Client::disconnect_later(const Disconnect &d) {
   });
 }
 
-void Client::reply_error(uint32_t id, const Error &e) {
-  write(protocol::error_reply(id, e));
-}
+void Client::reply_error(uint32_t id, const Error &e) { write(protocol::error_reply(id, e)); }
 
 void Client::reply_result(uint32_t id, protocol::Method m, std::string_view result) {
   write(protocol::result_reply(id, m, result));

@@ -29,8 +29,8 @@ struct ClientSubscription {
   bool positioned = false;
   bool recoverable = false;
   bool push_join_leave = false;
-  bool presence = false;     // tracked in the presence manager
-  bool join_leave = false;   // publishes join/leave
+  bool presence = false;    // tracked in the presence manager
+  bool join_leave = false;  // publishes join/leave
   bool server_side = false;
   bool insufficient = false;  // a gap was seen; unsubscribe 2500 pending
   uint64_t offset = 0;
@@ -114,9 +114,8 @@ class Client : public std::enable_shared_from_this<Client> {
     std::string epoch;
     bool reject_unrecovered = false;
   };
-  void finish_subscribe(uint32_t id, const SubscribeRequest &req,
-                        const ChannelOptions &opts, ClientSubscription *sub,
-                        std::string_view data, Done done);
+  void finish_subscribe(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
+                        ClientSubscription *sub, std::string_view data, Done done);
   void remove_subscription(const std::string &channel, bool notify_engine);
   bool has_history_permission(const ChannelOptions &opts, bool subscribed) const;
   bool has_presence_permission(const ChannelOptions &opts, bool subscribed) const;

@@ -13,8 +13,7 @@ using protocol::Method;
 
 namespace {
 
-std::string_view str_field(const json::Value &params, std::string_view key,
-                           std::string &storage) {
+std::string_view str_field(const json::Value &params, std::string_view key, std::string &storage) {
   auto v = params.get(key);
   if (!v.is_string()) return {};
   storage = v.as_string();
@@ -70,13 +69,11 @@ void Client::cmd_connect(const Command &cmd, Done done) {
   json::Writer w(result);
   w.begin_object().field("client", id_).field("version", node_.version());
   if (cfg.ping_interval_ms > 0) {
-    w.field_uint("ping", static_cast<uint64_t>(cfg.ping_interval_ms / 1000 > 0
-                                                   ? cfg.ping_interval_ms / 1000
-                                                   : 1));
+    w.field_uint("ping", static_cast<uint64_t>(
+                             cfg.ping_interval_ms / 1000 > 0 ? cfg.ping_interval_ms / 1000 : 1));
     if (cfg.pong_timeout_ms > 0) w.field_bool("pong", true);
   }
-  if (cfg.connect_include_server_time)
-    w.key("time").int64(node_.loop().now_ms());
+  if (cfg.connect_include_server_time) w.key("time").int64(node_.loop().now_ms());
   w.end_object();
   reply_result(cmd.id, Method::Connect, result);
   if (state_ != State::Connected) return done();
@@ -95,8 +92,7 @@ void Client::cmd_connect(const Command &cmd, Done done) {
 bool Client::has_history_permission(const ChannelOptions &o, bool subscribed) const {
   bool anon_ok = !is_anonymous();
   if (o.allow_history_for_client && (anon_ok || o.allow_history_for_anonymous)) return true;
-  if (o.allow_history_for_subscriber && subscribed &&
-      (anon_ok || o.allow_history_for_anonymous))
+  if (o.allow_history_for_subscriber && subscribed && (anon_ok || o.allow_history_for_anonymous))
     return true;
   return node_.config().client_insecure;
 }
@@ -104,8 +100,7 @@ bool Client::has_history_permission(const ChannelOptions &o, bool subscribed) co
 bool Client::has_presence_permission(const ChannelOptions &o, bool subscribed) const {
   bool anon_ok = !is_anonymous();
   if (o.allow_presence_for_client && (anon_ok || o.allow_presence_for_anonymous)) return true;
-  if (o.allow_presence_for_subscriber && subscribed &&
-      (anon_ok || o.allow_presence_for_anonymous))
+  if (o.allow_presence_for_subscriber && subscribed && (anon_ok || o.allow_presence_for_anonymous))
     return true;
   return node_.config().client_insecure;
 }
@@ -175,16 +170,15 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
   sub->channel = channel;
   bool history = opts->history_enabled();
   bool history_perm = has_history_permission(*opts, true);
-  sub->recoverable = history && (opts->force_recovery ||
-                                 (bool_field(cmd.params, "recoverable") &&
-                                  (opts->allow_recovery || history_perm)));
-  sub->positioned = history && (sub->recoverable || opts->force_positioning ||
-                                (bool_field(cmd.params, "positioned") &&
-                                 (opts->allow_positioning || history_perm)));
+  sub->recoverable = history && (opts->force_recovery || (bool_field(cmd.params, "recoverable") &&
+                                                          (opts->allow_recovery || history_perm)));
+  sub->positioned =
+      history &&
+      (sub->recoverable || opts->force_positioning ||
+       (bool_field(cmd.params, "positioned") && (opts->allow_positioning || history_perm)));
   sub->push_join_leave =
-      opts->join_leave && (opts->force_push_join_leave ||
-                           (bool_field(cmd.params, "join_leave") &&
-                            has_presence_permission(*opts, true)));
+      opts->join_leave && (opts->force_push_join_leave || (bool_field(cmd.params, "join_leave") &&
+                                                           has_presence_permission(*opts, true)));
   sub->presence = opts->presence && node_.engine().has_presence();
   sub->join_leave = opts->join_leave;
 
@@ -219,17 +213,15 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
   });
 }
 
-void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req,
-                              const ChannelOptions &opts, ClientSubscription *sub,
-                              std::string_view data, Done done) {
+void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
+                              ClientSubscription *sub, std::string_view data, Done done) {
   const Config &cfg = node_.config();
   std::string channel = req.channel;
   auto alive = alive_;
   std::string data_copy(data);
   // Called when the position is known (or not needed): answer, then start
   // presence, join, and release publications buffered meanwhile.
-  auto complete = [this, alive, id, channel, sub, done](
-                      const std::string &result, bool ok) {
+  auto complete = [this, alive, id, channel, sub, done](const std::string &result, bool ok) {
     if (!*alive) return done();
     if (!ok) {
       remove_subscription(channel, false);
@@ -245,7 +237,8 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req,
     Engine &engine = node_.engine();
     gyre_client_info info = info_for(sub);
     if (sub->presence)
-      engine.presence_add(channel, info, static_cast<uint32_t>(node_.config().presence_ttl_ms / 1000),
+      engine.presence_add(channel, info,
+                          static_cast<uint32_t>(node_.config().presence_ttl_ms / 1000),
                           [](const OpResult &) {});
     if (sub->join_leave) engine.publish_join(channel, info, [](const OpResult &) {});
     auto buffered = std::move(sub->buffered);
@@ -314,8 +307,8 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req,
             if (r.num_pubs == 0)
               recovered = top == req.offset;
             else
-              recovered = r.pubs[0]->offset == req.offset + 1 &&
-                          r.pubs[r.num_pubs - 1]->offset == top;
+              recovered =
+                  r.pubs[0]->offset == req.offset + 1 && r.pubs[r.num_pubs - 1]->offset == top;
           }
           if (!recovered && req.reject_unrecovered)
             return complete(protocol::error_reply(id, errors::kUnrecoverablePosition), false);
@@ -402,15 +395,16 @@ void Client::cmd_publish(const Command &cmd, Done done) {
   preq.info = &info;
   uint32_t id = cmd.id;
   auto alive = alive_;
-  node_.publish(preq, *opts, [this, alive, id, done](const Error *err, const gyre_publish_result *) {
-    if (*alive) {
-      if (err)
-        reply_error(id, *err);
-      else
-        reply_result(id, Method::Publish, "{}");
-    }
-    done();
-  });
+  node_.publish(preq, *opts,
+                [this, alive, id, done](const Error *err, const gyre_publish_result *) {
+                  if (*alive) {
+                    if (err)
+                      reply_error(id, *err);
+                    else
+                      reply_result(id, Method::Publish, "{}");
+                  }
+                  done();
+                });
 }
 
 void Client::cmd_presence(const Command &cmd, bool stats, Done done) {
@@ -493,15 +487,16 @@ void Client::cmd_history(const Command &cmd, Done done) {
   if (cap > 0 && (hreq.limit < 0 || hreq.limit > cap)) hreq.limit = static_cast<int32_t>(cap);
   uint32_t id = cmd.id;
   auto alive = alive_;
-  node_.history(channel, *opts, hreq, [this, alive, id, done](const Error *err, const std::string &json) {
-    if (*alive) {
-      if (err)
-        reply_error(id, *err);
-      else
-        reply_result(id, Method::History, json);
-    }
-    done();
-  });
+  node_.history(channel, *opts, hreq,
+                [this, alive, id, done](const Error *err, const std::string &json) {
+                  if (*alive) {
+                    if (err)
+                      reply_error(id, *err);
+                    else
+                      reply_result(id, Method::History, json);
+                  }
+                  done();
+                });
 }
 
 void Client::cmd_refresh(const Command &cmd, Done done) {

@@ -69,14 +69,22 @@ std::string get_string_list(const json::Value &v, std::vector<std::string> &out)
   return "";
 }
 
-#define OPT_BOOL(path, field) \
-  Option{path, Kind::Bool, [](Config &c, const json::Value &v) { return get_bool(v, c.field); }}
-#define OPT_INT(path, field) \
-  Option{path, Kind::Int, [](Config &c, const json::Value &v) { return get_int(v, c.field); }}
-#define OPT_STR(path, field) \
-  Option{path, Kind::String, [](Config &c, const json::Value &v) { return get_string(v, c.field); }}
-#define OPT_DUR(path, field) \
-  Option{path, Kind::Duration, [](Config &c, const json::Value &v) { return get_duration(v, c.field); }}
+#define OPT_BOOL(path, field)                                                              \
+  Option {                                                                                 \
+    path, Kind::Bool, [](Config &c, const json::Value &v) { return get_bool(v, c.field); } \
+  }
+#define OPT_INT(path, field)                                                             \
+  Option {                                                                               \
+    path, Kind::Int, [](Config &c, const json::Value &v) { return get_int(v, c.field); } \
+  }
+#define OPT_STR(path, field)                                                                   \
+  Option {                                                                                     \
+    path, Kind::String, [](Config &c, const json::Value &v) { return get_string(v, c.field); } \
+  }
+#define OPT_DUR(path, field)                                                                       \
+  Option {                                                                                         \
+    path, Kind::Duration, [](Config &c, const json::Value &v) { return get_duration(v, c.field); } \
+  }
 
 // Channel options, keyed by name, applied to without_namespace and to each
 // namespace.
@@ -85,8 +93,10 @@ struct NsOption {
   std::function<std::string(ChannelOptions &, const json::Value &)> set;
 };
 
-#define NS_BOOL(k) \
-  NsOption{#k, [](ChannelOptions &o, const json::Value &v) { return get_bool(v, o.k); }}
+#define NS_BOOL(k)                                                                \
+  NsOption {                                                                      \
+#k, [](ChannelOptions & o, const json::Value &v) { return get_bool(v, o.k); } \
+  }
 
 const std::vector<NsOption> &ns_options() {
   static const std::vector<NsOption> opts = {
@@ -127,10 +137,9 @@ const std::vector<NsOption> &ns_options() {
       NS_BOOL(allow_history_for_subscriber),
       NS_BOOL(allow_history_for_anonymous),
       NS_BOOL(allow_user_limited_channels),
-      NsOption{"channel_regex",
-               [](ChannelOptions &o, const json::Value &v) {
-                 return get_string(v, o.channel_regex);
-               }},
+      NsOption{
+          "channel_regex",
+          [](ChannelOptions &o, const json::Value &v) { return get_string(v, o.channel_regex); }},
       NsOption{"publication_data_format",
                [](ChannelOptions &o, const json::Value &v) {
                  return get_string(v, o.publication_data_format);
@@ -142,20 +151,25 @@ const std::vector<NsOption> &ns_options() {
 // Centrifugo options Gyre does not implement yet: accepted so that existing
 // configs load, but a non-default value is reported.
 const std::set<std::string> &unsupported_ns_keys() {
-  static const std::set<std::string> keys = {
-      "allowed_delta_types", "delta_publish", "allow_tags_filter",
-      "auto_cache_recover", "subscribe_proxy_enabled", "subscribe_proxy_name",
-      "publish_proxy_enabled", "publish_proxy_name", "sub_refresh_proxy_enabled",
-      "sub_refresh_proxy_name", "subscribe_stream_proxy_enabled",
-      "subscribe_stream_proxy_name", "subscribe_stream_proxy_bidirectional",
-      "subscription_type"};
+  static const std::set<std::string> keys = {"allowed_delta_types",
+                                             "delta_publish",
+                                             "allow_tags_filter",
+                                             "auto_cache_recover",
+                                             "subscribe_proxy_enabled",
+                                             "subscribe_proxy_name",
+                                             "publish_proxy_enabled",
+                                             "publish_proxy_name",
+                                             "sub_refresh_proxy_enabled",
+                                             "sub_refresh_proxy_name",
+                                             "subscribe_stream_proxy_enabled",
+                                             "subscribe_stream_proxy_name",
+                                             "subscribe_stream_proxy_bidirectional",
+                                             "subscription_type"};
   return keys;
 }
 
-std::string apply_ns_object(const json::Value &obj, ChannelOptions &o,
-                            const std::string &where,
-                            std::vector<std::string> &warnings,
-                            bool allow_name) {
+std::string apply_ns_object(const json::Value &obj, ChannelOptions &o, const std::string &where,
+                            std::vector<std::string> &warnings, bool allow_name) {
   if (!obj.is_object()) return where + ": must be an object";
   for (auto m = obj.first_child(); m; m = m.next_sibling()) {
     std::string k = m.key();
@@ -179,9 +193,8 @@ std::string apply_ns_object(const json::Value &obj, ChannelOptions &o,
   return "";
 }
 
-std::string set_namespaces(Config &c, const json::Value &v,
-                           std::vector<std::string> &warnings) {
-  if (!v.is_array()) return "must be an array of objects";
+std::string set_namespaces(Config &c, const json::Value &v, std::vector<std::string> &warnings) {
+  if (!v.is_array()) return "channel.namespaces: must be an array of objects";
   c.channel.namespaces.clear();
   size_t i = 0;
   for (auto e = v.first_child(); e; e = e.next_sibling(), ++i) {
@@ -198,8 +211,7 @@ std::string set_namespaces(Config &c, const json::Value &v,
   return "";
 }
 
-std::string set_plugins(Config &c, const json::Value &v,
-                        std::vector<std::string> &warnings) {
+std::string set_plugins(Config &c, const json::Value &v, std::vector<std::string> &warnings) {
   if (!v.is_object()) return "plugins: must be an object";
   for (auto m = v.first_child(); m; m = m.next_sibling()) {
     std::string k = m.key();
@@ -218,12 +230,17 @@ std::string set_plugins(Config &c, const json::Value &v,
         for (auto f = e.first_child(); f; f = f.next_sibling()) {
           std::string fk = f.key();
           std::string err;
-          if (fk == "name") err = get_string(f, p.name);
-          else if (fk == "path") err = get_string(f, p.path);
+          if (fk == "name")
+            err = get_string(f, p.name);
+          else if (fk == "path")
+            err = get_string(f, p.path);
           else if (fk == "config") {
-            if (!f.is_object()) err = "must be an object";
-            else p.config_json = std::string(f.raw());
-          } else warnings.push_back("unknown key " + where + "." + fk);
+            if (!f.is_object())
+              err = "must be an object";
+            else
+              p.config_json = std::string(f.raw());
+          } else
+            warnings.push_back("unknown key " + where + "." + fk);
           if (!err.empty()) return where + "." + fk + ": " + err;
         }
         if (p.name.empty()) return where + ".name: required";
@@ -257,9 +274,7 @@ const std::vector<Option> &options() {
       OPT_STR("http_api.error_mode", api_error_mode),
       OPT_INT("http_api.max_request_body_size", api_max_request_body_size),
       Option{"client.allowed_origins", Kind::StringList,
-             [](Config &c, const json::Value &v) {
-               return get_string_list(v, c.allowed_origins);
-             }},
+             [](Config &c, const json::Value &v) { return get_string_list(v, c.allowed_origins); }},
       OPT_BOOL("client.insecure", client_insecure),
       OPT_BOOL("client.allow_anonymous_connect_without_token",
                allow_anonymous_connect_without_token),
@@ -301,8 +316,7 @@ const std::vector<Option> &options() {
 
 // Sections whose every key is handled by a special setter.
 bool is_special(const std::string &path) {
-  return path == "channel.without_namespace" || path == "channel.namespaces" ||
-         path == "plugins";
+  return path == "channel.without_namespace" || path == "channel.namespaces" || path == "plugins";
 }
 
 const Option *find_option(const std::string &path) {
@@ -319,13 +333,12 @@ bool is_section(const std::string &path) {
   return path == "channel" || path == "engine";
 }
 
-std::string apply_special(Config &c, const std::string &path,
-                          const json::Value &v,
+std::string apply_special(Config &c, const std::string &path, const json::Value &v,
                           std::vector<std::string> &warnings) {
   if (path == "channel.without_namespace") {
     c.channel.without_namespace = ChannelOptions{};
-    return apply_ns_object(v, c.channel.without_namespace,
-                           "channel.without_namespace", warnings, false);
+    return apply_ns_object(v, c.channel.without_namespace, "channel.without_namespace", warnings,
+                           false);
   }
   if (path == "channel.namespaces") return set_namespaces(c, v, warnings);
   if (path == "plugins") return set_plugins(c, v, warnings);
@@ -373,8 +386,7 @@ std::string text_to_json(Kind kind, const std::string &text) {
       if (text == "0" || text == "false" || text == "FALSE" || text == "False" || text == "f")
         return "false";
       return "\"" + text + "\"";  // fails the bool check with a clear message
-    case Kind::Int:
-      return text;
+    case Kind::Int: return text;
     case Kind::StringList: {
       out = "[";
       std::istringstream ss(text);
@@ -387,9 +399,7 @@ std::string text_to_json(Kind kind, const std::string &text) {
       }
       return out + "]";
     }
-    default:
-      json::append_quoted(out, text);
-      return out;
+    default: json::append_quoted(out, text); return out;
   }
 }
 
@@ -405,11 +415,9 @@ std::string apply_text(Config &c, const std::string &path, const std::string &te
     return std::string("unknown option ") + path + " (" + source + ")";
   }
   json::Document d;
-  if (!d.parse(jtext))
-    return path + " (" + source + "): invalid value: " + d.error();
+  if (!d.parse(jtext)) return path + " (" + source + "): invalid value: " + d.error();
   std::string e = o ? o->set(c, d.root()) : apply_special(c, path, d.root(), warnings);
-  if (!e.empty())
-    return (o ? path + ": " + e : e) + " (" + source + ")";
+  if (!e.empty()) return (o ? path + ": " + e : e) + " (" + source + ")";
   return "";
 }
 
@@ -438,8 +446,7 @@ std::string validate_ns(const ChannelOptions &o, const std::string &where,
 
 std::string finish(Config &c) {
   if (c.port < 0 || c.port > 65535) return "http_server.port: must be 0..65535";
-  if (c.ping_interval_ms > 0 && c.pong_timeout_ms > 0 &&
-      c.pong_timeout_ms >= c.ping_interval_ms)
+  if (c.ping_interval_ms > 0 && c.pong_timeout_ms > 0 && c.pong_timeout_ms >= c.ping_interval_ms)
     return "client.pong_timeout: must be less than client.ping_interval";
   if (c.channel_limit < 0) return "client.channel_limit: must be >= 0";
   if (c.queue_max_size <= 0) return "client.queue_max_size: must be > 0";
@@ -554,20 +561,35 @@ bool parse_duration_ms(std::string_view text, int64_t &out_ms) {
   long double total_ms = 0;
   while (i < text.size()) {
     size_t start = i;
-    while (i < text.size() && (isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (i == start) return false;
+    int digits = 0, dots = 0;
+    while (i < text.size() && (isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+      if (text[i] == '.')
+        ++dots;
+      else
+        ++digits;
+      ++i;
+    }
+    if (digits == 0 || dots > 1) return false;
     long double num = std::strtold(std::string(text.substr(start, i - start)).c_str(), nullptr);
     size_t us = i;
-    while (i < text.size() && isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    // A unit is everything up to the next number (µ is two bytes in UTF-8).
+    while (i < text.size() && !isdigit(static_cast<unsigned char>(text[i])) && text[i] != '.') ++i;
     std::string_view unit = text.substr(us, i - us);
     long double mult;
-    if (unit == "ns") mult = 1e-6L;
-    else if (unit == "us" || unit == "µs") mult = 1e-3L;
-    else if (unit == "ms") mult = 1;
-    else if (unit == "s") mult = 1000;
-    else if (unit == "m") mult = 60000;
-    else if (unit == "h") mult = 3600000;
-    else return false;
+    if (unit == "ns")
+      mult = 1e-6L;
+    else if (unit == "us" || unit == "\u00b5s" || unit == "\u03bcs")
+      mult = 1e-3L;
+    else if (unit == "ms")
+      mult = 1;
+    else if (unit == "s")
+      mult = 1000;
+    else if (unit == "m")
+      mult = 60000;
+    else if (unit == "h")
+      mult = 3600000;
+    else
+      return false;
     total_ms += num * mult;
   }
   out_ms = static_cast<int64_t>(std::llround(total_ms));
@@ -608,8 +630,7 @@ ConfigResult load_config(const ConfigFlags &flags, bool path_explicit, Config &o
   for (const std::string &p : known_option_paths()) {
     const char *v = getenv(env_name(p).c_str());
     if (!v || !*v) continue;
-    std::string e = apply_text(out, p, v, ("environment " + env_name(p)).c_str(),
-                               res.warnings);
+    std::string e = apply_text(out, p, v, ("environment " + env_name(p)).c_str(), res.warnings);
     if (!e.empty()) {
       res.error = e;
       return res;

@@ -91,8 +91,7 @@ struct ConfigResult {
 // Loads file (when present) + env + flags into `out` and validates it.
 // A missing file given explicitly with -c is an error; the default
 // config.json may be absent.
-ConfigResult load_config(const ConfigFlags &flags, bool path_explicit,
-                         Config &out);
+ConfigResult load_config(const ConfigFlags &flags, bool path_explicit, Config &out);
 // Validates and loads only the file and defaults (checkconfig).
 ConfigResult load_config_file(const std::string &path, Config &out);
 

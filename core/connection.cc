@@ -133,7 +133,13 @@ void Connection::flush() {
     ssize_t w = ::writev(fd_, iov, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        // The caller may be in the middle of a fan-out: close after it.
+        release_queue();
+        pool_.schedule_close(this);
+        return;
+      }
+      {
         // Keep the ring from growing with pointers already written.
         if (head_ > 256 && head_ * 2 > queue_.size()) {
           queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(head_));
@@ -142,8 +148,6 @@ void Connection::flush() {
         event_add(write_ev_, nullptr);
         return;
       }
-      close_now();
-      return;
     }
     size_t left = static_cast<size_t>(w);
     queued_bytes_ -= left;
@@ -259,6 +263,11 @@ void ConnectionPool::schedule_flush(Connection *c) {
   if (!event_pending(flush_ev_, EV_TIMEOUT, nullptr)) event_active(flush_ev_, EV_TIMEOUT, 0);
 }
 
+void ConnectionPool::schedule_close(Connection *c) {
+  to_close_.push_back(c);
+  if (!event_pending(flush_ev_, EV_TIMEOUT, nullptr)) event_active(flush_ev_, EV_TIMEOUT, 0);
+}
+
 void ConnectionPool::schedule_reap(Connection *c) {
   dead_.push_back(c);
   if (!event_pending(flush_ev_, EV_TIMEOUT, nullptr)) event_active(flush_ev_, EV_TIMEOUT, 0);
@@ -271,6 +280,9 @@ void ConnectionPool::schedule_reap_handler(std::unique_ptr<ConnectionHandler> h)
 
 void ConnectionPool::on_flush(evutil_socket_t, short, void *arg) {
   auto *self = static_cast<ConnectionPool *>(arg);
+  std::vector<Connection *> failing;
+  failing.swap(self->to_close_);
+  for (Connection *c : failing) c->close_now();
   // Flushing can queue more work (a failed write closes a connection).
   for (int round = 0; round < 4 && !self->dirty_.empty(); ++round) {
     std::vector<Connection *> batch;
@@ -285,12 +297,14 @@ void ConnectionPool::on_flush(evutil_socket_t, short, void *arg) {
     // A connection may be listed as dirty after it died; skip those.
     self->dirty_.erase(std::remove(self->dirty_.begin(), self->dirty_.end(), c),
                        self->dirty_.end());
+    self->to_close_.erase(std::remove(self->to_close_.begin(), self->to_close_.end(), c),
+                          self->to_close_.end());
     size_t slot = c->slot_;
     self->conns_[slot].reset();
     self->free_slots_.push_back(slot);
     --self->live_;
   }
-  if (!self->dirty_.empty() || !self->dead_.empty())
+  if (!self->dirty_.empty() || !self->dead_.empty() || !self->to_close_.empty())
     event_active(self->flush_ev_, EV_TIMEOUT, 0);
 }
 

@@ -115,6 +115,7 @@ class ConnectionPool {
   static void on_flush(evutil_socket_t, short, void *arg);
   void schedule_flush(Connection *c);
   void schedule_reap(Connection *c);
+  void schedule_close(Connection *c);
   // Handlers outlive their connection until the current callbacks are done.
   void schedule_reap_handler(std::unique_ptr<ConnectionHandler> h);
   event_base *base_;
@@ -123,6 +124,7 @@ class ConnectionPool {
   std::vector<std::unique_ptr<Connection>> conns_;  // slot per connection
   std::vector<size_t> free_slots_;
   std::vector<Connection *> dead_;
+  std::vector<Connection *> to_close_;  // failed writes, closed next turn
   std::vector<std::unique_ptr<ConnectionHandler>> dead_handlers_;
   size_t live_ = 0;
 };

@@ -52,12 +52,12 @@ void Engine::history(std::string_view ch, const gyre_history_filter &f, OpCallba
 void Engine::remove_history(std::string_view ch, OpCallback cb) {
   call(ops_->remove_history, cb, to_gstr(ch));
 }
-void Engine::presence_add(std::string_view ch, const gyre_client_info &info,
-                          uint32_t ttl_s, OpCallback cb) {
+void Engine::presence_add(std::string_view ch, const gyre_client_info &info, uint32_t ttl_s,
+                          OpCallback cb) {
   call(ops_->presence_add, cb, to_gstr(ch), &info, ttl_s);
 }
-void Engine::presence_remove(std::string_view ch, std::string_view client_id,
-                             std::string_view user, OpCallback cb) {
+void Engine::presence_remove(std::string_view ch, std::string_view client_id, std::string_view user,
+                             OpCallback cb) {
   call(ops_->presence_remove, cb, to_gstr(ch), to_gstr(client_id), to_gstr(user));
 }
 void Engine::presence_get(std::string_view ch, OpCallback cb) {

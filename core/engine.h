@@ -12,9 +12,7 @@
 namespace gyre {
 
 inline gyre_str to_gstr(std::string_view s) { return gyre_str{s.data(), s.size()}; }
-inline std::string_view to_sv(gyre_str s) {
-  return std::string_view(s.ptr ? s.ptr : "", s.len);
-}
+inline std::string_view to_sv(gyre_str s) { return std::string_view(s.ptr ? s.ptr : "", s.len); }
 
 // A publication as the node builds it before handing it to the engine.
 struct ClientInfo {
@@ -47,10 +45,10 @@ class Engine {
   void publish_leave(std::string_view channel, const gyre_client_info &info, OpCallback cb);
   void history(std::string_view channel, const gyre_history_filter &filter, OpCallback cb);
   void remove_history(std::string_view channel, OpCallback cb);
-  void presence_add(std::string_view channel, const gyre_client_info &info,
-                    uint32_t ttl_s, OpCallback cb);
-  void presence_remove(std::string_view channel, std::string_view client_id,
-                       std::string_view user, OpCallback cb);
+  void presence_add(std::string_view channel, const gyre_client_info &info, uint32_t ttl_s,
+                    OpCallback cb);
+  void presence_remove(std::string_view channel, std::string_view client_id, std::string_view user,
+                       OpCallback cb);
   void presence_get(std::string_view channel, OpCallback cb);
   void presence_stats(std::string_view channel, OpCallback cb);
 

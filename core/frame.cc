@@ -34,9 +34,7 @@ Frame *make_ws_frame(uint8_t opcode, std::string_view a, std::string_view b) {
 }
 }  // namespace
 
-Frame *make_ws_text_frame(std::string_view payload) {
-  return make_ws_frame(0x1, payload, {});
-}
+Frame *make_ws_text_frame(std::string_view payload) { return make_ws_frame(0x1, payload, {}); }
 
 Frame *make_ws_close_frame(uint16_t code, std::string_view reason) {
   // A close payload holds at most 125 bytes: 2 for the code, 123 of reason.

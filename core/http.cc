@@ -28,8 +28,7 @@ std::string url_decode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 &&
-               hexval(s[i + 2]) >= 0) {
+    } else if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
       out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
       i += 2;
     } else {
@@ -139,7 +138,10 @@ Connection *HttpResponder::take_over(std::string_view handshake,
 
 HttpSession::HttpSession(Loop &loop, Connection &conn, const HttpLimits &limits,
                          const HttpHandler &handler)
-    : loop_(loop), conn_(conn), limits_(limits), handler_(handler),
+    : loop_(loop),
+      conn_(conn),
+      limits_(limits),
+      handler_(handler),
       self_(std::make_shared<HttpSession *>(this)) {
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
@@ -292,8 +294,7 @@ void HttpSession::on_data(Connection &conn) {
     }
     if (err != HPE_OK) {
       in.clear();
-      if (error_status_ == 0)
-        error_status_ = err == HPE_HEADER_OVERFLOW ? 431 : 400;
+      if (error_status_ == 0) error_status_ = err == HPE_HEADER_OVERFLOW ? 431 : 400;
       fail(error_status_);
       break;
     }

@@ -20,8 +20,8 @@ namespace gyre {
 
 struct HttpRequest {
   std::string method;
-  std::string path;   // percent-decoding is left to handlers
-  std::string query;  // without '?'
+  std::string path;                                          // percent-decoding is left to handlers
+  std::string query;                                         // without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
   std::string body;
   bool keep_alive = true;
@@ -55,8 +55,7 @@ class HttpResponder {
   void send(HttpResponse resp) const;
   // Replaces HTTP on this connection with another protocol handler (e.g.
   // WebSocket after a 101). `handshake` bytes are written first.
-  Connection *take_over(std::string_view handshake,
-                        std::unique_ptr<ConnectionHandler> next) const;
+  Connection *take_over(std::string_view handshake, std::unique_ptr<ConnectionHandler> next) const;
 
  private:
   friend class HttpSession;
@@ -74,8 +73,7 @@ struct HttpLimits {
 
 class HttpSession : public ConnectionHandler {
  public:
-  HttpSession(Loop &loop, Connection &conn, const HttpLimits &limits,
-              const HttpHandler &handler);
+  HttpSession(Loop &loop, Connection &conn, const HttpLimits &limits, const HttpHandler &handler);
   ~HttpSession() override;
   void on_data(Connection &conn) override;
   void on_close(Connection &conn) override;

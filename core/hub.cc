@@ -8,8 +8,7 @@
 
 namespace gyre {
 
-bool Hub::add_subscriber(std::string_view channel, Client *client,
-                         ClientSubscription *sub) {
+bool Hub::add_subscriber(std::string_view channel, Client *client, ClientSubscription *sub) {
   auto it = channels_.find(channel);
   bool first = false;
   if (it == channels_.end()) {
@@ -101,9 +100,10 @@ void Hub::broadcast_publication(std::string_view channel, const gyre_publication
   Channel &ch = it->second;
   // Encoded once; every subscriber's queue shares the same frame.
   SharedPush push{protocol::pub_push(channel, pub), {}};
-  std::string_view epoch = position ? std::string_view(position->epoch.ptr ? position->epoch.ptr : "",
-                                                       position->epoch.len)
-                                    : std::string_view();
+  std::string_view epoch =
+      position
+          ? std::string_view(position->epoch.ptr ? position->epoch.ptr : "", position->epoch.len)
+          : std::string_view();
   ++ch.iterating;
   // Index loop: subscribers added during the walk are not visited, and
   // removed ones leave holes (see remove_subscriber).
@@ -120,8 +120,7 @@ void Hub::broadcast_publication(std::string_view channel, const gyre_publication
   }
 }
 
-void Hub::broadcast_join_leave(std::string_view channel, const gyre_client_info &info,
-                               bool join) {
+void Hub::broadcast_join_leave(std::string_view channel, const gyre_client_info &info, bool join) {
   auto it = channels_.find(channel);
   if (it == channels_.end()) return;
   Channel &ch = it->second;

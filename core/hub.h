@@ -39,8 +39,7 @@ class Hub {
 
   void broadcast_publication(std::string_view channel, const gyre_publication &pub,
                              const gyre_stream_position *position);
-  void broadcast_join_leave(std::string_view channel, const gyre_client_info &info,
-                            bool join);
+  void broadcast_join_leave(std::string_view channel, const gyre_client_info &info, bool join);
 
   size_t num_clients() const { return clients_.size(); }
   size_t num_users() const { return users_.size(); }
@@ -61,7 +60,7 @@ class Hub {
   struct Channel {
     std::vector<Subscriber> subs;
     size_t live = 0;
-    int iterating = 0;     // a fan-out is walking subs
+    int iterating = 0;       // a fan-out is walking subs
     bool has_holes = false;  // removed during a fan-out, compact after
   };
   void compact(Channel &ch);

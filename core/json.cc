@@ -49,9 +49,8 @@ bool skip_utf8(std::string_view s, size_t &pos) {
     cp = (cp << 6) | (cc & 0x3F);
   }
   // Reject overlong forms, surrogates and out-of-range code points.
-  if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-      (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
+  if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
     return false;
   pos += n + 1;
   return true;
@@ -75,8 +74,8 @@ bool scan_string(std::string_view s, size_t &pos) {
         for (int i = 1; i <= 4; ++i)
           if (hex_value(s[pos + i]) < 0) return false;
         pos += 5;
-      } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' ||
-                 e == 'n' || e == 'r' || e == 't') {
+      } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
+                 e == 'r' || e == 't') {
         ++pos;
       } else {
         return false;
@@ -170,8 +169,8 @@ std::string unescape_string(std::string_view q) {
         uint32_t cp = 0;
         for (int k = 1; k <= 4; ++k) cp = cp * 16 + hex_value(s[i + k]);
         i += 4;
-        if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 < s.size() &&
-            s[i + 1] == '\\' && s[i + 2] == 'u') {
+        if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 < s.size() && s[i + 1] == '\\' &&
+            s[i + 2] == 'u') {
           uint32_t lo = 0;
           bool ok = true;
           for (int k = 3; k <= 6; ++k) {
@@ -243,14 +242,12 @@ bool Document::parse_value(size_t &pos, uint32_t depth, uint32_t &out) {
       for (;;) {
         size_t key_start = 0, key_len = 0;
         if (obj) {
-          if (pos >= src_.size() || src_[pos] != '"')
-            return fail(pos, "expected object key");
+          if (pos >= src_.size() || src_[pos] != '"') return fail(pos, "expected object key");
           key_start = pos;
           if (!scan_string(src_, pos)) return fail(pos, "invalid string");
           key_len = pos - key_start;
           skip_ws(src_, pos);
-          if (pos >= src_.size() || src_[pos] != ':')
-            return fail(pos, "expected ':'");
+          if (pos >= src_.size() || src_[pos] != ':') return fail(pos, "expected ':'");
           ++pos;
           skip_ws(src_, pos);
         }
@@ -316,8 +313,7 @@ std::optional<int64_t> Value::as_int64() const {
   if (ec == std::errc() && p == r.data() + r.size()) return v;
   // Accept integral values written with an exponent or fraction (1e3, 2.0).
   auto d = as_double();
-  if (d && std::floor(*d) == *d && *d >= -9.2e18 && *d <= 9.2e18)
-    return static_cast<int64_t>(*d);
+  if (d && std::floor(*d) == *d && *d >= -9.2e18 && *d <= 9.2e18) return static_cast<int64_t>(*d);
   return std::nullopt;
 }
 
@@ -328,8 +324,7 @@ std::optional<uint64_t> Value::as_uint64() const {
   auto [p, ec] = std::from_chars(r.data(), r.data() + r.size(), v);
   if (ec == std::errc() && p == r.data() + r.size()) return v;
   auto d = as_double();
-  if (d && std::floor(*d) == *d && *d >= 0 && *d <= 1.8e19)
-    return static_cast<uint64_t>(*d);
+  if (d && std::floor(*d) == *d && *d >= 0 && *d <= 1.8e19) return static_cast<uint64_t>(*d);
   return std::nullopt;
 }
 
@@ -360,22 +355,16 @@ Value Value::get(std::string_view key, bool ignore_case) const {
   const auto &nodes = doc_->nodes_;
   Value found;
   // Last duplicate wins, as in Go's encoding/json.
-  for (uint32_t i = nodes[index_].first, n = 0; n < nodes[index_].count;
-       i = nodes[i].next, ++n) {
-    std::string_view k =
-        doc_->src_.substr(nodes[i].key_start + 1, nodes[i].key_len - 2);
+  for (uint32_t i = nodes[index_].first, n = 0; n < nodes[index_].count; i = nodes[i].next, ++n) {
+    std::string_view k = doc_->src_.substr(nodes[i].key_start + 1, nodes[i].key_len - 2);
     bool match;
     if (k.find('\\') != std::string_view::npos) {
-      std::string u =
-          unescape_string(doc_->src_.substr(nodes[i].key_start, nodes[i].key_len));
+      std::string u = unescape_string(doc_->src_.substr(nodes[i].key_start, nodes[i].key_len));
       match = ignore_case ? ascii_iequals(u, key) : u == key;
     } else {
       match = ignore_case ? ascii_iequals(k, key) : k == key;
     }
-    if (match) {
-      found = Value(doc_, i);
-      if (!ignore_case) return found;
-    }
+    if (match) found = Value(doc_, i);
   }
   return found;
 }

@@ -29,9 +29,7 @@ class Value {
   explicit operator bool() const { return valid(); }
   Type type() const;
   bool is_null() const { return valid() && type() == Type::Null; }
-  bool is_bool() const {
-    return valid() && (type() == Type::True || type() == Type::False);
-  }
+  bool is_bool() const { return valid() && (type() == Type::True || type() == Type::False); }
   bool is_number() const { return valid() && type() == Type::Number; }
   bool is_string() const { return valid() && type() == Type::String; }
   bool is_array() const { return valid() && type() == Type::Array; }
@@ -128,12 +126,8 @@ class Writer {
   Writer &boolean(bool b);
   Writer &null();
   // Convenience: key + value.
-  Writer &field(std::string_view k, std::string_view s) {
-    return key(k).string(s);
-  }
-  Writer &field_raw(std::string_view k, std::string_view j) {
-    return key(k).raw(j);
-  }
+  Writer &field(std::string_view k, std::string_view s) { return key(k).string(s); }
+  Writer &field_raw(std::string_view k, std::string_view j) { return key(k).raw(j); }
   Writer &field_uint(std::string_view k, uint64_t v) { return key(k).uint(v); }
   Writer &field_bool(std::string_view k, bool v) { return key(k).boolean(v); }
 

@@ -26,12 +26,18 @@ void set_log_level(LogLevel level) { g_level = level; }
 LogLevel log_level() { return g_level; }
 
 bool parse_log_level(std::string_view n, LogLevel &out) {
-  if (n == "debug" || n == "trace") out = LogLevel::Debug;
-  else if (n == "info") out = LogLevel::Info;
-  else if (n == "warn") out = LogLevel::Warn;
-  else if (n == "error" || n == "fatal") out = LogLevel::Error;
-  else if (n == "none") out = LogLevel::None;
-  else return false;
+  if (n == "debug" || n == "trace")
+    out = LogLevel::Debug;
+  else if (n == "info")
+    out = LogLevel::Info;
+  else if (n == "warn")
+    out = LogLevel::Warn;
+  else if (n == "error" || n == "fatal")
+    out = LogLevel::Error;
+  else if (n == "none")
+    out = LogLevel::None;
+  else
+    return false;
   return true;
 }
 

@@ -14,11 +14,10 @@ LogLevel log_level();
 bool parse_log_level(std::string_view name, LogLevel &out);
 
 void log_write(LogLevel level, std::string_view prefix, std::string_view msg);
-void logf(LogLevel level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void logf(LogLevel level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define GYRE_LOG(level, ...)                                \
-  do {                                                      \
+#define GYRE_LOG(level, ...)                                              \
+  do {                                                                    \
     if ((level) >= ::gyre::log_level()) ::gyre::logf(level, __VA_ARGS__); \
   } while (0)
 #define LOG_DEBUG(...) GYRE_LOG(::gyre::LogLevel::Debug, __VA_ARGS__)

@@ -19,10 +19,8 @@ Loop::Loop() {
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (!base_) throw std::runtime_error("event_base_new failed");
-  if (pipe2(wake_fds_, O_NONBLOCK | O_CLOEXEC) != 0)
-    throw std::runtime_error("pipe2 failed");
-  wakeup_ev_ = event_new(base_, wake_fds_[0], EV_READ | EV_PERSIST,
-                         &Loop::on_wakeup, this);
+  if (pipe2(wake_fds_, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  wakeup_ev_ = event_new(base_, wake_fds_[0], EV_READ | EV_PERSIST, &Loop::on_wakeup, this);
   event_add(wakeup_ev_, nullptr);
 }
 
@@ -96,8 +94,7 @@ void Timer::init(Loop &loop, std::function<void()> cb) {
 void Timer::start_ms(int64_t delay_ms, bool repeat) {
   if (!ev_) return;
   event_del(ev_);
-  event_assign(ev_, event_get_base(ev_), -1, repeat ? EV_PERSIST : 0,
-               &Timer::on_fire, this);
+  event_assign(ev_, event_get_base(ev_), -1, repeat ? EV_PERSIST : 0, &Timer::on_fire, this);
   if (delay_ms < 0) delay_ms = 0;
   struct timeval tv = {static_cast<time_t>(delay_ms / 1000),
                        static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
@@ -108,9 +105,7 @@ void Timer::stop() {
   if (ev_) event_del(ev_);
 }
 
-bool Timer::pending() const {
-  return ev_ && event_pending(ev_, EV_TIMEOUT, nullptr);
-}
+bool Timer::pending() const { return ev_ && event_pending(ev_, EV_TIMEOUT, nullptr); }
 
 void Timer::on_fire(evutil_socket_t, short, void *arg) {
   auto *t = static_cast<Timer *>(arg);

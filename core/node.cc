@@ -61,10 +61,7 @@ std::string default_plugin_dir() {
 }  // namespace
 
 Node::Node(Config config)
-    : config_(std::move(config)),
-      uid_(uuid4()),
-      plugins_(loop_, *this),
-      pool_(loop_.base()) {
+    : config_(std::move(config)), uid_(uuid4()), plugins_(loop_, *this), pool_(loop_.base()) {
   name_ = config_.node_name;
   if (name_.empty()) {
     char host[256] = {0};
@@ -136,7 +133,7 @@ bool Node::start() {
   if (!load_engine()) return false;
   api_ = std::make_unique<ServerApi>(*this);
 
-  struct addrinfo hints{};
+  struct addrinfo hints {};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE;
@@ -167,12 +164,11 @@ bool Node::start() {
               static_cast<long long>(config_.port), strerror(errno));
     return false;
   }
-  struct sockaddr_storage ss{};
+  struct sockaddr_storage ss {};
   socklen_t sl = sizeof ss;
   getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&ss), &sl);
-  bound_port_ = ntohs(ss.ss_family == AF_INET6
-                          ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
-                          : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
+  bound_port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
+                                               : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
   accept_ev_ = event_new(loop_.base(), listen_fd_, EV_READ | EV_PERSIST, &Node::on_accept, this);
   event_add(accept_ev_, nullptr);
 
@@ -192,8 +188,9 @@ bool Node::start() {
   last_presence_refresh_ms_ = loop_.mono_ms();
   if (!config_.token_hmac_secret_key.empty() || !config_.token_rsa_public_key.empty() ||
       !config_.token_ecdsa_public_key.empty() || !config_.token_jwks_public_endpoint.empty())
-    LOG_WARN("client.token.* is set, but token verification needs the auth-jwt plugin, "
-             "which this build does not have: connection tokens are rejected (3500)");
+    LOG_WARN(
+        "client.token.* is set, but token verification needs the auth-jwt plugin, "
+        "which this build does not have: connection tokens are rejected (3500)");
   if (config_.api_key.empty() && !config_.api_insecure && !config_.api_disabled)
     LOG_WARN("http_api.key is empty and http_api.insecure is off: every API request gets 401");
   LOG_INFO("gyre %s node %s listening on %s:%d (engine %s)", version().c_str(), name_.c_str(),
@@ -230,11 +227,10 @@ void Node::accept_ready() {
   for (int i = 0; i < 64; ++i) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr *>(&ss), &sl,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        accept4(listen_fd_, reinterpret_cast<sockaddr *>(&ss), &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE)
-        LOG_WARN("accept: out of file descriptors");
+      if (errno == EMFILE || errno == ENFILE) LOG_WARN("accept: out of file descriptors");
       return;
     }
     if (config_.connection_limit > 0 &&

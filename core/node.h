@@ -83,8 +83,8 @@ class Node : public EngineEventHandler {
   using PublishCallback = std::function<void(const Error *, const gyre_publish_result *)>;
   void publish(const PublishRequest &req, const ChannelOptions &opts, PublishCallback cb);
   using HistoryCallback = std::function<void(const Error *, const std::string &json)>;
-  void history(const std::string &channel, const ChannelOptions &opts,
-               const HistoryRequest &req, HistoryCallback cb);
+  void history(const std::string &channel, const ChannelOptions &opts, const HistoryRequest &req,
+               HistoryCallback cb);
   // Decodes limit/since/reverse. `ignore_case` for the server API.
   static bool decode_history_request(const json::Value &params, bool ignore_case,
                                      HistoryRequest &out);

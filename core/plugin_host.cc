@@ -56,15 +56,14 @@ struct HostThunks {
     }
   }
 
-  static gyre_timer *timer_start(gyre_host *h, uint64_t delay_ms, bool repeat,
-                                 gyre_callback_fn cb, void *arg) {
+  static gyre_timer *timer_start(gyre_host *h, uint64_t delay_ms, bool repeat, gyre_callback_fn cb,
+                                 void *arg) {
     auto *t = new (std::nothrow) gyre_timer;
     if (!t) return nullptr;
     t->repeat = repeat;
     t->cb = cb;
     t->arg = arg;
-    t->ev = event_new(plugin(h).loop_->base(), -1, repeat ? EV_PERSIST : 0,
-                      &on_timer, t);
+    t->ev = event_new(plugin(h).loop_->base(), -1, repeat ? EV_PERSIST : 0, &on_timer, t);
     if (!t->ev) {
       delete t;
       return nullptr;
@@ -88,19 +87,17 @@ struct HostThunks {
 
   static void on_watch(evutil_socket_t fd, short what, void *arg) {
     auto *w = static_cast<gyre_watch *>(arg);
-    int events = ((what & EV_READ) ? GYRE_WATCH_READ : 0) |
-                 ((what & EV_WRITE) ? GYRE_WATCH_WRITE : 0);
+    int events =
+        ((what & EV_READ) ? GYRE_WATCH_READ : 0) | ((what & EV_WRITE) ? GYRE_WATCH_WRITE : 0);
     w->cb(fd, events, w->arg);
   }
 
   static short ev_mask(int events) {
     return static_cast<short>(((events & GYRE_WATCH_READ) ? EV_READ : 0) |
-                              ((events & GYRE_WATCH_WRITE) ? EV_WRITE : 0) |
-                              EV_PERSIST);
+                              ((events & GYRE_WATCH_WRITE) ? EV_WRITE : 0) | EV_PERSIST);
   }
 
-  static gyre_watch *watch_start(gyre_host *h, int fd, int events,
-                                 gyre_watch_fn cb, void *arg) {
+  static gyre_watch *watch_start(gyre_host *h, int fd, int events, gyre_watch_fn cb, void *arg) {
     auto *w = new (std::nothrow) gyre_watch;
     if (!w) return nullptr;
     w->cb = cb;
@@ -129,8 +126,7 @@ struct HostThunks {
 
   static gyre_status post(gyre_host *h, gyre_callback_fn fn, void *arg) {
     try {
-      return plugin(h).loop_->post([fn, arg] { fn(arg); }) ? GYRE_OK
-                                                           : GYRE_ERR_UNAVAILABLE;
+      return plugin(h).loop_->post([fn, arg] { fn(arg); }) ? GYRE_OK : GYRE_ERR_UNAVAILABLE;
     } catch (...) {
       return GYRE_ERR_NOMEM;
     }
@@ -196,16 +192,15 @@ struct HostThunks {
     r.publish = res;
     finish(op, r);
   }
-  static void complete_history(gyre_op *op, const gyre_publication *const *pubs,
-                               size_t n, const gyre_stream_position *top) {
+  static void complete_history(gyre_op *op, const gyre_publication *const *pubs, size_t n,
+                               const gyre_stream_position *top) {
     OpResult r;
     r.pubs = pubs;
     r.num_pubs = n;
     r.top = top;
     finish(op, r);
   }
-  static void complete_presence(gyre_op *op, const gyre_client_info *const *infos,
-                                size_t n) {
+  static void complete_presence(gyre_op *op, const gyre_client_info *const *infos, size_t n) {
     OpResult r;
     r.infos = infos;
     r.num_infos = n;
@@ -218,13 +213,11 @@ struct HostThunks {
     finish(op, r);
   }
 
-  static void handle_publication(gyre_host *h, gyre_str channel,
-                                 const gyre_publication *pub,
-                                 const gyre_stream_position *pos,
-                                 const gyre_publication *prev) {
+  static void handle_publication(gyre_host *h, gyre_str channel, const gyre_publication *pub,
+                                 const gyre_stream_position *pos, const gyre_publication *prev) {
     try {
-      plugin(h).events_->handle_publication(std::string_view(channel.ptr, channel.len),
-                                            *pub, pos, prev);
+      plugin(h).events_->handle_publication(std::string_view(channel.ptr, channel.len), *pub, pos,
+                                            prev);
     } catch (const std::exception &e) {
       LOG_ERROR("publication fan-out failed: %s", e.what());
     }
@@ -246,7 +239,6 @@ struct HostThunks {
 };
 
 }  // namespace gyre
-
 
 namespace gyre {
 
@@ -296,8 +288,7 @@ const gyre_host_api &PluginHost::api() {
 
 Plugin::~Plugin() = default;
 
-PluginHost::PluginHost(Loop &loop, EngineEventHandler &events)
-    : loop_(loop), events_(events) {}
+PluginHost::PluginHost(Loop &loop, EngineEventHandler &events) : loop_(loop), events_(events) {}
 
 PluginHost::~PluginHost() { shutdown(); }
 
@@ -306,8 +297,8 @@ namespace {
 // Checks the plugin's settings against its declared schema and stores each
 // value (or default) as JSON text.
 bool validate_config(const gyre_config_field *schema, const std::string &name,
-                     const std::string &config_json,
-                     std::map<std::string, std::string> &out, std::string &error) {
+                     const std::string &config_json, std::map<std::string, std::string> &out,
+                     std::string &error) {
   json::Document d;
   if (!d.parse(config_json) || !d.root().is_object()) {
     error = "plugin " + name + ": config must be a JSON object";
@@ -339,16 +330,13 @@ bool validate_config(const gyre_config_field *schema, const std::string &name,
       case GYRE_CONFIG_BOOL: ok = m.is_bool(); break;
       case GYRE_CONFIG_DURATION_MS: {
         int64_t ms;
-        ok = m.as_int64().has_value() ||
-             (m.is_string() && parse_duration_ms(m.as_string(), ms));
+        ok = m.as_int64().has_value() || (m.is_string() && parse_duration_ms(m.as_string(), ms));
         break;
       }
     }
     if (!ok) {
-      static const char *types[] = {"", "a string", "an integer", "a boolean",
-                                    "a duration"};
-      error = "plugin " + name + ": config key \"" + key + "\" must be " +
-              types[field->type];
+      static const char *types[] = {"", "a string", "an integer", "a boolean", "a duration"};
+      error = "plugin " + name + ": config key \"" + key + "\" must be " + types[field->type];
       return false;
     }
     out[key] = std::string(m.raw());
@@ -369,14 +357,13 @@ Plugin *PluginHost::load(const std::string &path, const std::string &expected_na
   void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *e = dlerror();
-    error = "cannot load plugin " + expected_name + " from " + path + ": " +
-            (e ? e : "unknown error");
+    error =
+        "cannot load plugin " + expected_name + " from " + path + ": " + (e ? e : "unknown error");
     return nullptr;
   }
   // From here on, a failure leaves the object mapped but unused: v1 never
   // dlcloses (a plugin may have registered process-wide state).
-  auto entry = reinterpret_cast<gyre_plugin_entry_fn>(
-      dlsym(handle, GYRE_PLUGIN_ENTRY_SYMBOL));
+  auto entry = reinterpret_cast<gyre_plugin_entry_fn>(dlsym(handle, GYRE_PLUGIN_ENTRY_SYMBOL));
   if (!entry) {
     error = "plugin " + path + " has no " GYRE_PLUGIN_ENTRY_SYMBOL " symbol";
     return nullptr;
@@ -391,10 +378,9 @@ Plugin *PluginHost::load(const std::string &path, const std::string &expected_na
     return nullptr;
   }
   if (d->abi_major != GYRE_ABI_MAJOR) {
-    error = "plugin " + path + " was built for Gyre plugin ABI " +
-            std::to_string(d->abi_major) + "." + std::to_string(d->abi_minor) +
-            ", this server speaks ABI " + std::to_string(GYRE_ABI_MAJOR) + "." +
-            std::to_string(GYRE_ABI_MINOR);
+    error = "plugin " + path + " was built for Gyre plugin ABI " + std::to_string(d->abi_major) +
+            "." + std::to_string(d->abi_minor) + ", this server speaks ABI " +
+            std::to_string(GYRE_ABI_MAJOR) + "." + std::to_string(GYRE_ABI_MINOR);
     return nullptr;
   }
   auto p = std::make_unique<Plugin>();
@@ -435,8 +421,8 @@ Plugin *PluginHost::load(const std::string &path, const std::string &expected_na
     st = GYRE_ERR_INTERNAL;
   }
   if (st != GYRE_OK) {
-    error = "plugin " + p->name_ + " failed to initialize (status " +
-            std::to_string(st) + "); see its log lines above";
+    error = "plugin " + p->name_ + " failed to initialize (status " + std::to_string(st) +
+            "); see its log lines above";
     return nullptr;
   }
   p->state_ = state;

@@ -19,14 +19,11 @@ class Loop;
 class EngineEventHandler {
  public:
   virtual ~EngineEventHandler() = default;
-  virtual void handle_publication(std::string_view channel,
-                                  const gyre_publication &pub,
+  virtual void handle_publication(std::string_view channel, const gyre_publication &pub,
                                   const gyre_stream_position *position,
                                   const gyre_publication *prev) = 0;
-  virtual void handle_join(std::string_view channel,
-                           const gyre_client_info &info) = 0;
-  virtual void handle_leave(std::string_view channel,
-                            const gyre_client_info &info) = 0;
+  virtual void handle_join(std::string_view channel, const gyre_client_info &info) = 0;
+  virtual void handle_leave(std::string_view channel, const gyre_client_info &info) = 0;
 };
 
 // What an engine operation completed with. Pointers are borrowed for the
@@ -74,7 +71,7 @@ class Plugin {
   bool has_engine_ = false;
   void *state_ = nullptr;
   bool initialized_ = false;
-  std::map<std::string, std::string> config_;  // key -> JSON text
+  std::map<std::string, std::string> config_;   // key -> JSON text
   std::map<std::string, std::string> strings_;  // stable string values
   std::unique_ptr<gyre_host> host_;
   Loop *loop_ = nullptr;

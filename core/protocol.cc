@@ -9,11 +9,16 @@ struct MethodKey {
 };
 // Go takes the first non-null method field in this order.
 constexpr MethodKey kMethods[] = {
-    {"connect", Method::Connect},       {"subscribe", Method::Subscribe},
-    {"unsubscribe", Method::Unsubscribe}, {"publish", Method::Publish},
-    {"presence", Method::Presence},     {"presence_stats", Method::PresenceStats},
-    {"history", Method::History},       {"rpc", Method::Rpc},
-    {"send", Method::Send},             {"refresh", Method::Refresh},
+    {"connect", Method::Connect},
+    {"subscribe", Method::Subscribe},
+    {"unsubscribe", Method::Unsubscribe},
+    {"publish", Method::Publish},
+    {"presence", Method::Presence},
+    {"presence_stats", Method::PresenceStats},
+    {"history", Method::History},
+    {"rpc", Method::Rpc},
+    {"send", Method::Send},
+    {"refresh", Method::Refresh},
     {"sub_refresh", Method::SubRefresh},
 };
 }  // namespace
@@ -69,8 +74,7 @@ void write_client_info(json::Writer &w, const gyre_client_info &info) {
   w.field("client", std::string_view(info.client.ptr ? info.client.ptr : "", info.client.len));
   if (info.conn_info.len)
     w.field_raw("conn_info", std::string_view(info.conn_info.ptr, info.conn_info.len));
-  if (info.size >= offsetof(gyre_client_info, chan_info) + sizeof(gyre_str) &&
-      info.chan_info.len)
+  if (info.size >= offsetof(gyre_client_info, chan_info) + sizeof(gyre_str) && info.chan_info.len)
     w.field_raw("chan_info", std::string_view(info.chan_info.ptr, info.chan_info.len));
   w.end_object();
 }

@@ -28,6 +28,9 @@ class Transport {
   virtual void write_shared(SharedPush &push) = 0;
   // Bytes queued and not yet written to the socket.
   virtual size_t queued_bytes() const = 0;
+  // Writes what the socket takes now (normally writes are batched at the
+  // end of the loop iteration). Never closes the session synchronously.
+  virtual void flush() = 0;
   // Ends the session with this code and reason (close frame on WebSocket).
   virtual void close(Disconnect d) = 0;
 };

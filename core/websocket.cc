@@ -19,15 +19,16 @@ bool header_has_token(std::string_view value, std::string_view token) {
   size_t start = 0;
   while (start <= value.size()) {
     size_t comma = value.find(',', start);
-    std::string_view item = value.substr(start, comma == std::string_view::npos
-                                                    ? std::string_view::npos
-                                                    : comma - start);
-    while (!item.empty() && isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+    std::string_view item = value.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    while (!item.empty() && isspace(static_cast<unsigned char>(item.front())))
+      item.remove_prefix(1);
     while (!item.empty() && isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
     if (item.size() == token.size()) {
       bool eq = true;
       for (size_t i = 0; i < item.size(); ++i)
-        if (tolower(static_cast<unsigned char>(item[i])) != tolower(static_cast<unsigned char>(token[i])))
+        if (tolower(static_cast<unsigned char>(item[i])) !=
+            tolower(static_cast<unsigned char>(token[i])))
           eq = false;
       if (eq) return true;
     }
@@ -98,11 +99,14 @@ void WebSocketSession::upgrade(Node &node, HttpRequest &req, HttpResponder &resp
 }
 
 WebSocketSession::WebSocketSession(Node &node) : node_(node) {
-  static const wslay_event_callbacks callbacks = {
-      &WebSocketSession::recv_cb, &WebSocketSession::send_cb, &WebSocketSession::genmask_cb,
-      nullptr, nullptr, nullptr, &WebSocketSession::on_msg_cb};
-  if (wslay_event_context_server_init(&ctx_, &callbacks, this) != 0)
-    throw std::bad_alloc();
+  static const wslay_event_callbacks callbacks = {&WebSocketSession::recv_cb,
+                                                  &WebSocketSession::send_cb,
+                                                  &WebSocketSession::genmask_cb,
+                                                  nullptr,
+                                                  nullptr,
+                                                  nullptr,
+                                                  &WebSocketSession::on_msg_cb};
+  if (wslay_event_context_server_init(&ctx_, &callbacks, this) != 0) throw std::bad_alloc();
   wslay_event_config_set_max_recv_msg_length(
       ctx_, static_cast<uint64_t>(node.config().ws_message_size_limit));
   client_ = std::make_shared<Client>(node, *this);
@@ -156,8 +160,7 @@ void WebSocketSession::on_msg_cb(wslay_event_context_ptr, const wslay_event_on_m
       // wslay echoes the close frame; the client just went away.
       self->client_->on_transport_closed();
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -216,6 +219,10 @@ void WebSocketSession::write_shared(SharedPush &push) {
 }
 
 size_t WebSocketSession::queued_bytes() const { return conn_ ? conn_->queued_bytes() : 0; }
+
+void WebSocketSession::flush() {
+  if (conn_ && !closing_) conn_->flush();
+}
 
 void WebSocketSession::close(Disconnect d) {
   if (closing_ || !conn_) return;

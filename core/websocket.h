@@ -35,13 +35,13 @@ class WebSocketSession : public ConnectionHandler, public Transport {
   void write(std::string_view json) override;
   void write_shared(SharedPush &push) override;
   size_t queued_bytes() const override;
+  void flush() override;
   void close(Disconnect d) override;
 
  private:
-  static ssize_t recv_cb(wslay_event_context_ptr, uint8_t *buf, size_t len, int flags,
+  static ssize_t recv_cb(wslay_event_context_ptr, uint8_t *buf, size_t len, int flags, void *user);
+  static ssize_t send_cb(wslay_event_context_ptr, const uint8_t *data, size_t len, int flags,
                          void *user);
-  static ssize_t send_cb(wslay_event_context_ptr, const uint8_t *data, size_t len,
-                         int flags, void *user);
   static int genmask_cb(wslay_event_context_ptr, uint8_t *buf, size_t len, void *user);
   static void on_msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg *arg,
                         void *user);

@@ -26,8 +26,7 @@ const gyre_config_field kConfigSchema[] = {
     {nullptr, GYRE_CONFIG_STRING, nullptr, nullptr},
 };
 
-void log_to(const gyre_host_api *api, gyre_host *host, gyre_log_level level,
-            std::string_view msg) {
+void log_to(const gyre_host_api *api, gyre_host *host, gyre_log_level level, std::string_view msg) {
   if (api && api->log) api->log(host, level, to_gyre(msg));
 }
 
@@ -53,64 +52,51 @@ gyre_status guarded(void *state, const char *what, Fn &&fn) noexcept {
 }
 
 gyre_status op_subscribe(void *state, gyre_str channel, gyre_op *op) {
-  return guarded(state, "subscribe",
-                 [&](MemoryEngine &e) { return e.subscribe(channel, op); });
+  return guarded(state, "subscribe", [&](MemoryEngine &e) { return e.subscribe(channel, op); });
 }
 
 gyre_status op_unsubscribe(void *state, gyre_str channel, gyre_op *op) {
-  return guarded(state, "unsubscribe",
-                 [&](MemoryEngine &e) { return e.subscribe(channel, op); });
+  return guarded(state, "unsubscribe", [&](MemoryEngine &e) { return e.subscribe(channel, op); });
 }
 
-gyre_status op_publish(void *state, gyre_str channel,
-                       const gyre_publication *pub,
+gyre_status op_publish(void *state, gyre_str channel, const gyre_publication *pub,
                        const gyre_publish_options *opts, gyre_op *op) {
-  return guarded(state, "publish", [&](MemoryEngine &e) {
-    return e.publish(channel, pub, opts, op);
-  });
+  return guarded(state, "publish",
+                 [&](MemoryEngine &e) { return e.publish(channel, pub, opts, op); });
 }
 
-gyre_status op_publish_join(void *state, gyre_str channel,
-                            const gyre_client_info *info, gyre_op *op) {
-  return guarded(state, "publish_join", [&](MemoryEngine &e) {
-    return e.publish_join(channel, info, op, true);
-  });
+gyre_status op_publish_join(void *state, gyre_str channel, const gyre_client_info *info,
+                            gyre_op *op) {
+  return guarded(state, "publish_join",
+                 [&](MemoryEngine &e) { return e.publish_join(channel, info, op, true); });
 }
 
-gyre_status op_publish_leave(void *state, gyre_str channel,
-                             const gyre_client_info *info, gyre_op *op) {
-  return guarded(state, "publish_leave", [&](MemoryEngine &e) {
-    return e.publish_join(channel, info, op, false);
-  });
+gyre_status op_publish_leave(void *state, gyre_str channel, const gyre_client_info *info,
+                             gyre_op *op) {
+  return guarded(state, "publish_leave",
+                 [&](MemoryEngine &e) { return e.publish_join(channel, info, op, false); });
 }
 
-gyre_status op_history(void *state, gyre_str channel,
-                       const gyre_history_filter *filter, gyre_op *op) {
-  return guarded(state, "history", [&](MemoryEngine &e) {
-    return e.history(channel, filter, op);
-  });
+gyre_status op_history(void *state, gyre_str channel, const gyre_history_filter *filter,
+                       gyre_op *op) {
+  return guarded(state, "history", [&](MemoryEngine &e) { return e.history(channel, filter, op); });
 }
 
 gyre_status op_remove_history(void *state, gyre_str channel, gyre_op *op) {
-  return guarded(state, "remove_history", [&](MemoryEngine &e) {
-    return e.remove_history(channel, op);
-  });
+  return guarded(state, "remove_history",
+                 [&](MemoryEngine &e) { return e.remove_history(channel, op); });
 }
 
-gyre_status op_presence_add(void *state, gyre_str channel,
-                            const gyre_client_info *info, uint32_t ttl_s,
-                            gyre_op *op) {
-  return guarded(state, "presence_add", [&](MemoryEngine &e) {
-    return e.presence_add(channel, info, ttl_s, op);
-  });
+gyre_status op_presence_add(void *state, gyre_str channel, const gyre_client_info *info,
+                            uint32_t ttl_s, gyre_op *op) {
+  return guarded(state, "presence_add",
+                 [&](MemoryEngine &e) { return e.presence_add(channel, info, ttl_s, op); });
 }
 
-gyre_status op_presence_remove(void *state, gyre_str channel,
-                               gyre_str client_id, gyre_str /*user*/,
+gyre_status op_presence_remove(void *state, gyre_str channel, gyre_str client_id, gyre_str /*user*/,
                                gyre_op *op) {
-  return guarded(state, "presence_remove", [&](MemoryEngine &e) {
-    return e.presence_remove(channel, client_id, op);
-  });
+  return guarded(state, "presence_remove",
+                 [&](MemoryEngine &e) { return e.presence_remove(channel, client_id, op); });
 }
 
 gyre_status op_presence_get(void *state, gyre_str channel, gyre_op *op) {
@@ -119,44 +105,31 @@ gyre_status op_presence_get(void *state, gyre_str channel, gyre_op *op) {
 }
 
 gyre_status op_presence_stats(void *state, gyre_str channel, gyre_op *op) {
-  return guarded(state, "presence_stats", [&](MemoryEngine &e) {
-    return e.presence_stats(channel, op);
-  });
+  return guarded(state, "presence_stats",
+                 [&](MemoryEngine &e) { return e.presence_stats(channel, op); });
 }
 
 const gyre_engine_ops kOps = {
-    sizeof(gyre_engine_ops),
-    op_subscribe,
-    op_unsubscribe,
-    op_publish,
-    op_publish_join,
-    op_publish_leave,
-    op_history,
-    op_remove_history,
-    op_presence_add,
-    op_presence_remove,
-    op_presence_get,
-    op_presence_stats,
+    sizeof(gyre_engine_ops), op_subscribe,       op_unsubscribe,  op_publish,
+    op_publish_join,         op_publish_leave,   op_history,      op_remove_history,
+    op_presence_add,         op_presence_remove, op_presence_get, op_presence_stats,
 };
 
 // Everything the engine calls; all exist in ABI 1.0.
 bool host_api_complete(const gyre_host_api *api) {
-  constexpr size_t kNeeded =
-      offsetof(gyre_host_api, handle_leave) + sizeof(api->handle_leave);
-  return api->size >= kNeeded && api->now_ms && api->timer_start &&
-         api->timer_stop && api->complete && api->complete_publish &&
-         api->complete_history && api->complete_presence &&
-         api->complete_presence_stats && api->handle_publication &&
+  constexpr size_t kNeeded = offsetof(gyre_host_api, handle_leave) + sizeof(api->handle_leave);
+  return api->size >= kNeeded && api->now_ms && api->timer_start && api->timer_stop &&
+         api->complete && api->complete_publish && api->complete_history &&
+         api->complete_presence && api->complete_presence_stats && api->handle_publication &&
          api->handle_join && api->handle_leave;
 }
 
 // A duration setting, or `fallback` when the host has none to give.
-bool read_duration(const gyre_host_api *api, gyre_host *host, const char *key,
-                   int64_t fallback, int64_t *out) {
+bool read_duration(const gyre_host_api *api, gyre_host *host, const char *key, int64_t fallback,
+                   int64_t *out) {
   *out = fallback;
   int64_t v = 0;
-  if (api->config_get_duration_ms && api->config_get_duration_ms(host, key, &v))
-    *out = v;
+  if (api->config_get_duration_ms && api->config_get_duration_ms(host, key, &v)) *out = v;
   if (*out >= 0) return true;
   char buf[160];
   std::snprintf(buf, sizeof(buf), "config %s must not be negative", key);
@@ -164,8 +137,7 @@ bool read_duration(const gyre_host_api *api, gyre_host *host, const char *key,
   return false;
 }
 
-gyre_status plugin_init(const gyre_host_api *api, gyre_host *host,
-                        void **state) noexcept {
+gyre_status plugin_init(const gyre_host_api *api, gyre_host *host, void **state) noexcept {
   if (!api || !state) return GYRE_ERR_INVALID;
   if (api->abi_major != GYRE_ABI_MAJOR || !host_api_complete(api)) {
     log_to(api, host, GYRE_LOG_ERROR,

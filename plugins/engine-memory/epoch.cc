@@ -9,8 +9,7 @@ namespace gyre::memory {
 
 namespace {
 
-constexpr char kLetters[] =
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+constexpr char kLetters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 constexpr unsigned kNumLetters = sizeof(kLetters) - 1;  // 52
 // Bytes at or above this would make `b % 52` favour the first letters.
 constexpr unsigned kRejectFrom = 256 - 256 % kNumLetters;  // 208

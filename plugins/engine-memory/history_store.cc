@@ -11,9 +11,7 @@ namespace {
 
 constexpr int64_t kMsPerSecond = 1000;
 
-bool due(int64_t deadline_ms, int64_t now_ms) {
-  return deadline_ms != 0 && now_ms >= deadline_ms;
-}
+bool due(int64_t deadline_ms, int64_t now_ms) { return deadline_ms != 0 && now_ms >= deadline_ms; }
 
 }  // namespace
 
@@ -55,16 +53,14 @@ Stream *HistoryStore::find(std::string_view channel, int64_t now_ms) {
   return nullptr;
 }
 
-bool HistoryStore::version_suppressed(const Stream &s,
-                                      const gyre_publish_options &o) {
+bool HistoryStore::version_suppressed(const Stream &s, const gyre_publish_options &o) {
   if (o.version == 0 || s.version == 0) return false;
   const std::string_view ve = view(o.version_epoch);
   if (!ve.empty() && ve != s.version_epoch) return false;
   return s.version >= o.version;
 }
 
-Appended HistoryStore::append(Stream &s, const gyre_publication &pub,
-                              const gyre_client_info *info,
+Appended HistoryStore::append(Stream &s, const gyre_publication &pub, const gyre_client_info *info,
                               const gyre_publish_options &o, int64_t now_ms) {
   // Everything that can throw comes before the first change to `s`.
   std::string version_epoch(view(o.version_epoch));
@@ -80,10 +76,8 @@ Appended HistoryStore::append(Stream &s, const gyre_publication &pub,
   return out;
 }
 
-void HistoryStore::touch_meta(Stream &s, uint32_t meta_ttl_s,
-                              int64_t now_ms) const {
-  const int64_t ttl_ms = meta_ttl_s > 0 ? int64_t{meta_ttl_s} * kMsPerSecond
-                                        : default_meta_ttl_ms_;
+void HistoryStore::touch_meta(Stream &s, uint32_t meta_ttl_s, int64_t now_ms) const {
+  const int64_t ttl_ms = meta_ttl_s > 0 ? int64_t{meta_ttl_s} * kMsPerSecond : default_meta_ttl_ms_;
   s.meta_expire_ms = ttl_ms > 0 ? now_ms + ttl_ms : 0;
 }
 
@@ -92,18 +86,16 @@ void HistoryStore::read(const Stream &s, const gyre_history_filter &f,
   out.clear();
   if (f.limit == 0 || s.items.empty()) return;
   // Any negative limit means "all", as in Centrifuge.
-  const size_t max = f.limit < 0 ? std::numeric_limits<size_t>::max()
-                                 : static_cast<size_t>(f.limit);
+  const size_t max =
+      f.limit < 0 ? std::numeric_limits<size_t>::max() : static_cast<size_t>(f.limit);
   const size_t n = s.items.size();
   const uint64_t first = s.items.first_offset();  // retained: [first, top]
 
   if (!f.has_since) {
     if (!f.reverse) {
-      for (size_t i = 0; i < n && out.size() < max; ++i)
-        out.push_back(s.items.at(i));
+      for (size_t i = 0; i < n && out.size() < max; ++i) out.push_back(s.items.at(i));
     } else {
-      for (size_t i = n; i-- > 0 && out.size() < max;)
-        out.push_back(s.items.at(i));
+      for (size_t i = n; i-- > 0 && out.size() < max;) out.push_back(s.items.at(i));
     }
     return;
   }
@@ -114,8 +106,7 @@ void HistoryStore::read(const Stream &s, const gyre_history_filter &f,
     // since+1 already dropped: start at the oldest retained item and let
     // the caller see the gap from the first offset.
     const uint64_t start = since + 1 < first ? first : since + 1;
-    for (size_t i = start - first; i < n && out.size() < max; ++i)
-      out.push_back(s.items.at(i));
+    for (size_t i = start - first; i < n && out.size() < max; ++i) out.push_back(s.items.at(i));
     return;
   }
   // Reverse: strictly before since. Unlike forward paging there is no
@@ -123,8 +114,7 @@ void HistoryStore::read(const Stream &s, const gyre_history_filter &f,
   if (since <= 1) return;
   const uint64_t start = since - 1;
   if (start < first || start > s.top) return;
-  for (size_t i = start - first + 1; i-- > 0 && out.size() < max;)
-    out.push_back(s.items.at(i));
+  for (size_t i = start - first + 1; i-- > 0 && out.size() < max;) out.push_back(s.items.at(i));
 }
 
 HistoryStore::SweepStats HistoryStore::sweep(int64_t now_ms) {

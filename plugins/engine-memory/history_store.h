@@ -40,8 +40,7 @@ class HistoryStore {
  public:
   // default_meta_ttl_ms applies when a call passes meta TTL 0; 0 here means
   // streams never expire as a whole.
-  explicit HistoryStore(int64_t default_meta_ttl_ms)
-      : default_meta_ttl_ms_(default_meta_ttl_ms) {}
+  explicit HistoryStore(int64_t default_meta_ttl_ms) : default_meta_ttl_ms_(default_meta_ttl_ms) {}
 
   // The live stream of channel. A missing or meta-expired stream is
   // (re)created with a fresh epoch and top 0 (R4, R5); items past their TTL
@@ -52,14 +51,12 @@ class HistoryStore {
 
   // R9: true when this publish must be skipped because the stream already
   // holds the same or a newer version in the same version epoch.
-  static bool version_suppressed(const Stream &s,
-                                 const gyre_publish_options &o);
+  static bool version_suppressed(const Stream &s, const gyre_publish_options &o);
 
   // R1-R3, R10: stores pub as offset top+1, trims to history_size, pushes
   // both expiries. On bad_alloc nothing has changed.
-  Appended append(Stream &s, const gyre_publication &pub,
-                  const gyre_client_info *info, const gyre_publish_options &o,
-                  int64_t now_ms);
+  Appended append(Stream &s, const gyre_publication &pub, const gyre_client_info *info,
+                  const gyre_publish_options &o, int64_t now_ms);
 
   // Pushes the whole-stream expiry to now + ttl (R4).
   void touch_meta(Stream &s, uint32_t meta_ttl_s, int64_t now_ms) const;

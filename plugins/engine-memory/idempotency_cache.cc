@@ -2,8 +2,7 @@
 
 namespace gyre::memory {
 
-std::string_view IdempotencyCache::compose(std::string_view channel,
-                                           std::string_view key) {
+std::string_view IdempotencyCache::compose(std::string_view channel, std::string_view key) {
   const size_t len = channel.size();
   scratch_.clear();
   scratch_.append(reinterpret_cast<const char *>(&len), sizeof(len));
@@ -13,8 +12,7 @@ std::string_view IdempotencyCache::compose(std::string_view channel,
 }
 
 const IdempotencyCache::Result *IdempotencyCache::find(std::string_view channel,
-                                                       std::string_view key,
-                                                       int64_t now_ms) {
+                                                       std::string_view key, int64_t now_ms) {
   auto it = map_.find(compose(channel, key));
   if (it == map_.end()) return nullptr;
   if (now_ms < it->second.expire_ms) return &it->second;
@@ -22,8 +20,7 @@ const IdempotencyCache::Result *IdempotencyCache::find(std::string_view channel,
   return nullptr;
 }
 
-IdempotencyCache::Result &IdempotencyCache::slot(std::string_view channel,
-                                                 std::string_view key) {
+IdempotencyCache::Result &IdempotencyCache::slot(std::string_view channel, std::string_view key) {
   std::string_view k = compose(channel, key);
   auto it = map_.find(k);
   if (it != map_.end()) return it->second;

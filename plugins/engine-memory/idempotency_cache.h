@@ -19,8 +19,7 @@ class IdempotencyCache {
 
   // The cached result, or NULL when there is none or it has expired (an
   // expired one is dropped on the way).
-  const Result *find(std::string_view channel, std::string_view key,
-                     int64_t now_ms);
+  const Result *find(std::string_view channel, std::string_view key, int64_t now_ms);
   // The entry for (channel, key), created empty if missing. Publish creates
   // it before storing anything, so the only allocation that can fail happens
   // while there is still nothing to undo.

@@ -13,8 +13,8 @@ namespace {
 constexpr int64_t kDefaultIdempotentResultTtlMs = 300'000;
 
 bool read_info(const gyre_client_info *in, gyre_client_info *out) {
-  return read_record(in, out) && valid(out->user) && valid(out->client) &&
-         valid(out->conn_info) && valid(out->chan_info);
+  return read_record(in, out) && valid(out->user) && valid(out->client) && valid(out->conn_info) &&
+         valid(out->chan_info);
 }
 
 bool tags_valid(const gyre_publication &p) {
@@ -27,8 +27,7 @@ bool tags_valid(const gyre_publication &p) {
 
 }  // namespace
 
-MemoryEngine::MemoryEngine(const gyre_host_api *api, gyre_host *host,
-                           const EngineConfig &cfg)
+MemoryEngine::MemoryEngine(const gyre_host_api *api, gyre_host *host, const EngineConfig &cfg)
     : api_(api), host_(host), cfg_(cfg), history_(cfg.history_meta_ttl_ms) {}
 
 MemoryEngine::~MemoryEngine() {
@@ -37,9 +36,8 @@ MemoryEngine::~MemoryEngine() {
 
 void MemoryEngine::start() {
   if (cfg_.sweep_interval_ms <= 0) return;
-  sweep_timer_ =
-      api_->timer_start(host_, static_cast<uint64_t>(cfg_.sweep_interval_ms),
-                        true, &MemoryEngine::on_sweep_timer, this);
+  sweep_timer_ = api_->timer_start(host_, static_cast<uint64_t>(cfg_.sweep_interval_ms), true,
+                                   &MemoryEngine::on_sweep_timer, this);
   if (!sweep_timer_)
     log(GYRE_LOG_WARN,
         "could not start the sweep timer: expired channels keep their memory "
@@ -89,16 +87,13 @@ gyre_status MemoryEngine::subscribe(gyre_str channel, gyre_op *op) {
   return GYRE_OK;
 }
 
-gyre_status MemoryEngine::publish(gyre_str channel,
-                                  const gyre_publication *pub_in,
-                                  const gyre_publish_options *opts_in,
-                                  gyre_op *op) {
+gyre_status MemoryEngine::publish(gyre_str channel, const gyre_publication *pub_in,
+                                  const gyre_publish_options *opts_in, gyre_op *op) {
   gyre_publication pub;
   gyre_publish_options o;
   gyre_client_info info;
-  if (!op || !valid(channel) || !read_record(pub_in, &pub) ||
-      !read_record(opts_in, &o) || !valid(pub.data) || !tags_valid(pub) ||
-      !valid(o.idempotency_key) || !valid(o.version_epoch))
+  if (!op || !valid(channel) || !read_record(pub_in, &pub) || !read_record(opts_in, &o) ||
+      !valid(pub.data) || !tags_valid(pub) || !valid(o.idempotency_key) || !valid(o.version_epoch))
     return GYRE_ERR_INVALID;
   if (pub.info && !read_info(pub.info, &info)) return GYRE_ERR_INVALID;
   const gyre_client_info *info_p = pub.info ? &info : nullptr;
@@ -150,8 +145,7 @@ gyre_status MemoryEngine::publish(gyre_str channel,
     return GYRE_OK;
   }
 
-  IdempotencyCache::Result *cached =
-      key.empty() ? nullptr : &idempotency_.slot(ch, key);
+  IdempotencyCache::Result *cached = key.empty() ? nullptr : &idempotency_.slot(ch, key);
   Appended stored;
   try {
     stored = history_.append(s, pub, info_p, o, now_ms);
@@ -168,18 +162,15 @@ gyre_status MemoryEngine::publish(gyre_str channel,
   // Deliver before completing, so the host sees offsets in order (R11)
   // and the publisher's reply never overtakes its own publication.
   res.position = {s.top, to_gyre(s.epoch)};
-  api_->handle_publication(host_, channel, stored.pub, &res.position,
-                           stored.prev);
+  api_->handle_publication(host_, channel, stored.pub, &res.position, stored.prev);
   api_->complete_publish(op, &res);
   return GYRE_OK;
 }
 
-gyre_status MemoryEngine::publish_join(gyre_str channel,
-                                       const gyre_client_info *info_in,
+gyre_status MemoryEngine::publish_join(gyre_str channel, const gyre_client_info *info_in,
                                        gyre_op *op, bool join) {
   gyre_client_info info;
-  if (!op || !valid(channel) || !read_info(info_in, &info))
-    return GYRE_ERR_INVALID;
+  if (!op || !valid(channel) || !read_info(info_in, &info)) return GYRE_ERR_INVALID;
   if (join) {
     api_->handle_join(host_, channel, &info);
   } else {
@@ -189,12 +180,10 @@ gyre_status MemoryEngine::publish_join(gyre_str channel,
   return GYRE_OK;
 }
 
-gyre_status MemoryEngine::history(gyre_str channel,
-                                  const gyre_history_filter *filter_in,
+gyre_status MemoryEngine::history(gyre_str channel, const gyre_history_filter *filter_in,
                                   gyre_op *op) {
   gyre_history_filter f;
-  if (!op || !valid(channel) || !read_record(filter_in, &f))
-    return GYRE_ERR_INVALID;
+  if (!op || !valid(channel) || !read_record(filter_in, &f)) return GYRE_ERR_INVALID;
   const int64_t now_ms = now();
   Stream &s = history_.acquire(view(channel), now_ms);
   history_.touch_meta(s, f.history_meta_ttl_s, now_ms);
@@ -218,19 +207,16 @@ gyre_status MemoryEngine::remove_history(gyre_str channel, gyre_op *op) {
   return GYRE_OK;
 }
 
-gyre_status MemoryEngine::presence_add(gyre_str channel,
-                                       const gyre_client_info *info_in,
+gyre_status MemoryEngine::presence_add(gyre_str channel, const gyre_client_info *info_in,
                                        uint32_t ttl_s, gyre_op *op) {
   gyre_client_info info;
-  if (!op || !valid(channel) || !read_info(info_in, &info))
-    return GYRE_ERR_INVALID;
+  if (!op || !valid(channel) || !read_info(info_in, &info)) return GYRE_ERR_INVALID;
   presence_.add(view(channel), info, ttl_s, now());
   complete_ok(op);
   return GYRE_OK;
 }
 
-gyre_status MemoryEngine::presence_remove(gyre_str channel, gyre_str client_id,
-                                          gyre_op *op) {
+gyre_status MemoryEngine::presence_remove(gyre_str channel, gyre_str client_id, gyre_op *op) {
   if (!op || !valid(channel) || !valid(client_id)) return GYRE_ERR_INVALID;
   presence_.remove(view(channel), view(client_id));
   complete_ok(op);

@@ -23,8 +23,7 @@ struct EngineConfig {
 
 class MemoryEngine {
  public:
-  MemoryEngine(const gyre_host_api *api, gyre_host *host,
-               const EngineConfig &cfg);
+  MemoryEngine(const gyre_host_api *api, gyre_host *host, const EngineConfig &cfg);
   ~MemoryEngine();
   MemoryEngine(const MemoryEngine &) = delete;
   MemoryEngine &operator=(const MemoryEngine &) = delete;
@@ -38,15 +37,12 @@ class MemoryEngine {
   gyre_status subscribe(gyre_str channel, gyre_op *op);
   gyre_status publish(gyre_str channel, const gyre_publication *pub,
                       const gyre_publish_options *opts, gyre_op *op);
-  gyre_status publish_join(gyre_str channel, const gyre_client_info *info,
-                           gyre_op *op, bool join);
-  gyre_status history(gyre_str channel, const gyre_history_filter *filter,
-                      gyre_op *op);
+  gyre_status publish_join(gyre_str channel, const gyre_client_info *info, gyre_op *op, bool join);
+  gyre_status history(gyre_str channel, const gyre_history_filter *filter, gyre_op *op);
   gyre_status remove_history(gyre_str channel, gyre_op *op);
-  gyre_status presence_add(gyre_str channel, const gyre_client_info *info,
-                           uint32_t ttl_s, gyre_op *op);
-  gyre_status presence_remove(gyre_str channel, gyre_str client_id,
-                              gyre_op *op);
+  gyre_status presence_add(gyre_str channel, const gyre_client_info *info, uint32_t ttl_s,
+                           gyre_op *op);
+  gyre_status presence_remove(gyre_str channel, gyre_str client_id, gyre_op *op);
   gyre_status presence_get(gyre_str channel, gyre_op *op);
   gyre_status presence_stats(gyre_str channel, gyre_op *op);
 

@@ -6,26 +6,23 @@ namespace gyre::memory {
 
 namespace {
 
-bool expired(int64_t expire_ms, int64_t now_ms) {
-  return expire_ms != 0 && now_ms >= expire_ms;
-}
+bool expired(int64_t expire_ms, int64_t now_ms) { return expire_ms != 0 && now_ms >= expire_ms; }
 
 }  // namespace
 
-void PresenceStore::add(std::string_view channel, const gyre_client_info &info,
-                        uint32_t ttl_s, int64_t now_ms) {
+void PresenceStore::add(std::string_view channel, const gyre_client_info &info, uint32_t ttl_s,
+                        int64_t now_ms) {
   const int64_t expire_ms = ttl_s > 0 ? now_ms + int64_t{ttl_s} * 1000 : 0;
   auto ch = channels_.find(channel);
-  if (ch == channels_.end())
-    ch = channels_.emplace(std::string(channel), Clients{}).first;
+  if (ch == channels_.end()) ch = channels_.emplace(std::string(channel), Clients{}).first;
   Clients &clients = ch->second;
 
   const std::string_view user = view(info.user);
   const std::string_view conn = view(info.conn_info);
   const std::string_view chan = view(info.chan_info);
   auto it = clients.find(view(info.client));
-  if (it != clients.end() && it->second.user == user &&
-      it->second.conn_info == conn && it->second.chan_info == chan) {
+  if (it != clients.end() && it->second.user == user && it->second.conn_info == conn &&
+      it->second.chan_info == chan) {
     // The periodic refresh: nothing but the deadline changes.
     it->second.expire_ms = expire_ms;
     return;
@@ -39,8 +36,7 @@ void PresenceStore::add(std::string_view channel, const gyre_client_info &info,
   }
 }
 
-void PresenceStore::remove(std::string_view channel,
-                           std::string_view client_id) {
+void PresenceStore::remove(std::string_view channel, std::string_view client_id) {
   auto ch = channels_.find(channel);
   if (ch == channels_.end()) return;
   auto it = ch->second.find(client_id);
@@ -61,8 +57,7 @@ size_t PresenceStore::purge(Clients &clients, int64_t now_ms) {
   return removed;
 }
 
-PresenceStore::Clients *PresenceStore::live(std::string_view channel,
-                                            int64_t now_ms) {
+PresenceStore::Clients *PresenceStore::live(std::string_view channel, int64_t now_ms) {
   auto ch = channels_.find(channel);
   if (ch == channels_.end()) return nullptr;
   purge(ch->second, now_ms);
@@ -80,17 +75,15 @@ void PresenceStore::get(std::string_view channel, int64_t now_ms,
   if (!clients) return;
   recs.reserve(clients->size());
   for (const auto &[client, e] : *clients) {
-    recs.push_back(gyre_client_info{sizeof(gyre_client_info), to_gyre(e.user),
-                                    to_gyre(client), to_gyre(e.conn_info),
-                                    to_gyre(e.chan_info)});
+    recs.push_back(gyre_client_info{sizeof(gyre_client_info), to_gyre(e.user), to_gyre(client),
+                                    to_gyre(e.conn_info), to_gyre(e.chan_info)});
   }
   // Pointers only after recs stopped growing.
   out.reserve(recs.size());
   for (const auto &r : recs) out.push_back(&r);
 }
 
-PresenceStore::Stats PresenceStore::stats(std::string_view channel,
-                                          int64_t now_ms) {
+PresenceStore::Stats PresenceStore::stats(std::string_view channel, int64_t now_ms) {
   Stats st;
   Clients *clients = live(channel, now_ms);
   if (!clients) return st;

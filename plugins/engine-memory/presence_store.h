@@ -18,14 +18,12 @@ namespace gyre::memory {
 class PresenceStore {
  public:
   // Inserts or refreshes info->client in channel. ttl_s 0: no expiry.
-  void add(std::string_view channel, const gyre_client_info &info,
-           uint32_t ttl_s, int64_t now_ms);
+  void add(std::string_view channel, const gyre_client_info &info, uint32_t ttl_s, int64_t now_ms);
   void remove(std::string_view channel, std::string_view client_id);
 
   // Live entries of channel. recs holds the records, out the pointers the
   // host wants; both stay valid until the next call on this store.
-  void get(std::string_view channel, int64_t now_ms,
-           std::vector<gyre_client_info> &recs,
+  void get(std::string_view channel, int64_t now_ms, std::vector<gyre_client_info> &recs,
            std::vector<const gyre_client_info *> &out);
 
   struct Stats {

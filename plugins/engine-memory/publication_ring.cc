@@ -29,11 +29,9 @@ Layout layout_for(const gyre_publication &pub, const gyre_client_info *info) {
   l.chars_off = n;
   n += pub.data.len;
   if (info) {
-    n += info->user.len + info->client.len + info->conn_info.len +
-         info->chan_info.len;
+    n += info->user.len + info->client.len + info->conn_info.len + info->chan_info.len;
   }
-  for (size_t i = 0; i < pub.num_tags; ++i)
-    n += pub.tags[i].key.len + pub.tags[i].value.len;
+  for (size_t i = 0; i < pub.num_tags; ++i) n += pub.tags[i].key.len + pub.tags[i].value.len;
   l.total = n;
   return l;
 }
@@ -50,8 +48,7 @@ gyre_str put(char *&cursor, gyre_str s) {
 }  // namespace
 
 const gyre_publication *PublicationRing::push_back(const gyre_publication &pub,
-                                                   const gyre_client_info *info,
-                                                   uint64_t offset,
+                                                   const gyre_client_info *info, uint64_t offset,
                                                    int64_t time_ms) {
   const Layout l = layout_for(pub, info);
   if (count_ == slots_.size()) grow();
@@ -114,8 +111,7 @@ void PublicationRing::grow() {
   std::vector<Slot> next(new_size);
   const size_t mask = slots_.size() - 1;
   // Free slots keep their blocks too, so reuse survives growth.
-  for (size_t i = 0; i < slots_.size(); ++i)
-    next[i] = std::move(slots_[(head_ + i) & mask]);
+  for (size_t i = 0; i < slots_.size(); ++i) next[i] = std::move(slots_[(head_ + i) & mask]);
   slots_.swap(next);
   head_ = 0;
 }

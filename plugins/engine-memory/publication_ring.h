@@ -38,8 +38,7 @@ class PublicationRing {
   // Copies pub's data and tags and *info (may be NULL) into a new item at
   // the tail. pub.offset and pub.time_ms are replaced by the given values.
   // Strong guarantee: on bad_alloc the ring is unchanged.
-  const gyre_publication *push_back(const gyre_publication &pub,
-                                    const gyre_client_info *info,
+  const gyre_publication *push_back(const gyre_publication &pub, const gyre_client_info *info,
                                     uint64_t offset, int64_t time_ms);
 
   // Drops from the head until at most max_items remain. A dropped item's

@@ -27,9 +27,7 @@ inline bool valid(gyre_str s) { return s.ptr != nullptr || s.len == 0; }
 // build a temporary std::string on every publish.
 struct StrHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
 template <class V>

@@ -18,9 +18,7 @@
 
 namespace {
 
-std::string str(gyre_str s) {
-  return s.ptr ? std::string(s.ptr, s.len) : std::string();
-}
+std::string str(gyre_str s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); }
 gyre_str gs(std::string_view s) { return {s.data(), s.size()}; }
 
 struct Info {
@@ -157,10 +155,9 @@ void h_log(gyre_host *h, gyre_log_level level, gyre_str msg) {
   H(h)->logs.emplace_back(level, str(msg));
 }
 int64_t h_now(gyre_host *h) { return H(h)->now; }
-gyre_timer *h_timer_start(gyre_host *h, uint64_t delay_ms, bool repeat,
-                          gyre_callback_fn cb, void *arg) {
-  H(h)->timers.push_back(
-      std::make_unique<FakeTimer>(FakeTimer{delay_ms, repeat, cb, arg}));
+gyre_timer *h_timer_start(gyre_host *h, uint64_t delay_ms, bool repeat, gyre_callback_fn cb,
+                          void *arg) {
+  H(h)->timers.push_back(std::make_unique<FakeTimer>(FakeTimer{delay_ms, repeat, cb, arg}));
   return reinterpret_cast<gyre_timer *>(H(h)->timers.back().get());
 }
 void h_timer_stop(gyre_host *h, gyre_timer *t) {
@@ -193,10 +190,8 @@ bool h_get_duration(gyre_host *h, const char *key, int64_t *out) {
     return true;
   }
   // Like the real host: fall back to the plugin's schema default.
-  for (const gyre_config_field *f = H(h)->desc->config_schema; f && f->key;
-       ++f) {
-    if (std::strcmp(f->key, key) == 0 && f->type == GYRE_CONFIG_DURATION_MS &&
-        f->default_value)
+  for (const gyre_config_field *f = H(h)->desc->config_schema; f && f->key; ++f) {
+    if (std::strcmp(f->key, key) == 0 && f->type == GYRE_CONFIG_DURATION_MS && f->default_value)
       return parse_duration(f->default_value, out);
   }
   return false;
@@ -222,15 +217,14 @@ void h_complete_publish(gyre_op *op, const gyre_publish_result *r) {
   o->epoch = str(r->position.epoch);
   o->suppressed = r->suppressed;
 }
-void h_complete_history(gyre_op *op, const gyre_publication *const *pubs,
-                        size_t n, const gyre_stream_position *top) {
+void h_complete_history(gyre_op *op, const gyre_publication *const *pubs, size_t n,
+                        const gyre_stream_position *top) {
   FakeOp *o = begin_completion(op, FakeOp::kHistory);
   for (size_t i = 0; i < n; ++i) o->pubs.push_back(copy_pub(pubs[i]));
   o->top = top->offset;
   o->top_epoch = str(top->epoch);
 }
-void h_complete_presence(gyre_op *op, const gyre_client_info *const *infos,
-                         size_t n) {
+void h_complete_presence(gyre_op *op, const gyre_client_info *const *infos, size_t n) {
   FakeOp *o = begin_completion(op, FakeOp::kPresence);
   for (size_t i = 0; i < n; ++i) o->infos.push_back(copy_info(infos[i]));
 }
@@ -239,10 +233,8 @@ void h_complete_presence_stats(gyre_op *op, uint32_t clients, uint32_t users) {
   o->num_clients = clients;
   o->num_users = users;
 }
-void h_handle_publication(gyre_host *h, gyre_str channel,
-                          const gyre_publication *pub,
-                          const gyre_stream_position *pos,
-                          const gyre_publication *prev) {
+void h_handle_publication(gyre_host *h, gyre_str channel, const gyre_publication *pub,
+                          const gyre_stream_position *pos, const gyre_publication *prev) {
   Event e{Ev::kPublication};
   e.channel = str(channel);
   e.pub = copy_pub(pub);
@@ -257,15 +249,13 @@ void h_handle_publication(gyre_host *h, gyre_str channel,
   }
   H(h)->events.push_back(std::move(e));
 }
-void h_handle_join(gyre_host *h, gyre_str channel,
-                   const gyre_client_info *info) {
+void h_handle_join(gyre_host *h, gyre_str channel, const gyre_client_info *info) {
   Event e{Ev::kJoin};
   e.channel = str(channel);
   e.info = copy_info(info);
   H(h)->events.push_back(std::move(e));
 }
-void h_handle_leave(gyre_host *h, gyre_str channel,
-                    const gyre_client_info *info) {
+void h_handle_leave(gyre_host *h, gyre_str channel, const gyre_client_info *info) {
   Event e{Ev::kLeave};
   e.channel = str(channel);
   e.info = copy_info(info);
@@ -300,8 +290,7 @@ gyre_host_api make_api() {
   return a;
 }
 
-gyre_publish_options opts(uint32_t size = 10, uint32_t ttl_s = 300,
-                          uint32_t meta_ttl_s = 0) {
+gyre_publish_options opts(uint32_t size = 10, uint32_t ttl_s = 300, uint32_t meta_ttl_s = 0) {
   gyre_publish_options o{};
   o.size = sizeof(o);
   o.history_size = size;
@@ -311,8 +300,7 @@ gyre_publish_options opts(uint32_t size = 10, uint32_t ttl_s = 300,
 }
 
 gyre_client_info client_info(std::string_view user, std::string_view client,
-                             std::string_view conn = {},
-                             std::string_view chan = {}) {
+                             std::string_view conn = {}, std::string_view chan = {}) {
   return {sizeof(gyre_client_info), gs(user), gs(client), gs(conn), gs(chan)};
 }
 
@@ -332,8 +320,7 @@ class EngineMemoryTest : public ::testing::Test {
   static void SetUpTestSuite() {
     handle_ = dlopen(GYRE_ENGINE_MEMORY_PATH, RTLD_NOW | RTLD_LOCAL);
     ASSERT_NE(handle_, nullptr) << dlerror();
-    auto entry = reinterpret_cast<gyre_plugin_entry_fn>(
-        dlsym(handle_, GYRE_PLUGIN_ENTRY_SYMBOL));
+    auto entry = reinterpret_cast<gyre_plugin_entry_fn>(dlsym(handle_, GYRE_PLUGIN_ENTRY_SYMBOL));
     ASSERT_NE(entry, nullptr) << dlerror();
     desc_ = entry();
     ASSERT_NE(desc_, nullptr);
@@ -390,10 +377,8 @@ class EngineMemoryTest : public ::testing::Test {
     EXPECT_EQ(o.kind, kind);
     return o;
   }
-  FakeOp &publish(std::string_view ch, std::string_view data,
-                  const gyre_publish_options &o,
-                  const gyre_client_info *info = nullptr,
-                  const std::vector<gyre_tag> &tags = {}) {
+  FakeOp &publish(std::string_view ch, std::string_view data, const gyre_publish_options &o,
+                  const gyre_client_info *info = nullptr, const std::vector<gyre_tag> &tags = {}) {
     gyre_publication p{};
     p.size = sizeof(p);
     p.data = gs(data);
@@ -401,12 +386,10 @@ class EngineMemoryTest : public ::testing::Test {
     p.tags = tags.empty() ? nullptr : tags.data();
     p.num_tags = tags.size();
     FakeOp &op = new_op();
-    return done(op, ops_->publish(state_, gs(ch), &p, &o, op_of(op)),
-                FakeOp::kPublish);
+    return done(op, ops_->publish(state_, gs(ch), &p, &o, op_of(op)), FakeOp::kPublish);
   }
-  FakeOp &history(std::string_view ch, int32_t limit, bool reverse = false,
-                  bool has_since = false, uint64_t since = 0,
-                  uint32_t meta_ttl_s = 0) {
+  FakeOp &history(std::string_view ch, int32_t limit, bool reverse = false, bool has_since = false,
+                  uint64_t since = 0, uint32_t meta_ttl_s = 0) {
     gyre_history_filter f{};
     f.size = sizeof(f);
     f.has_since = has_since;
@@ -415,39 +398,31 @@ class EngineMemoryTest : public ::testing::Test {
     f.reverse = reverse;
     f.history_meta_ttl_s = meta_ttl_s;
     FakeOp &op = new_op();
-    return done(op, ops_->history(state_, gs(ch), &f, op_of(op)),
-                FakeOp::kHistory);
+    return done(op, ops_->history(state_, gs(ch), &f, op_of(op)), FakeOp::kHistory);
   }
-  FakeOp &since(std::string_view ch, uint64_t since, int32_t limit,
-                bool reverse = false) {
+  FakeOp &since(std::string_view ch, uint64_t since, int32_t limit, bool reverse = false) {
     return history(ch, limit, reverse, true, since);
   }
   FakeOp &remove_history(std::string_view ch) {
     FakeOp &op = new_op();
-    return done(op, ops_->remove_history(state_, gs(ch), op_of(op)),
-                FakeOp::kPlain);
+    return done(op, ops_->remove_history(state_, gs(ch), op_of(op)), FakeOp::kPlain);
   }
-  FakeOp &presence_add(std::string_view ch, const gyre_client_info &info,
-                       uint32_t ttl_s) {
+  FakeOp &presence_add(std::string_view ch, const gyre_client_info &info, uint32_t ttl_s) {
     FakeOp &op = new_op();
-    return done(op, ops_->presence_add(state_, gs(ch), &info, ttl_s, op_of(op)),
-                FakeOp::kPlain);
+    return done(op, ops_->presence_add(state_, gs(ch), &info, ttl_s, op_of(op)), FakeOp::kPlain);
   }
   FakeOp &presence_remove(std::string_view ch, std::string_view client) {
     FakeOp &op = new_op();
-    return done(op,
-                ops_->presence_remove(state_, gs(ch), gs(client), gs(""), op_of(op)),
+    return done(op, ops_->presence_remove(state_, gs(ch), gs(client), gs(""), op_of(op)),
                 FakeOp::kPlain);
   }
   FakeOp &presence(std::string_view ch) {
     FakeOp &op = new_op();
-    return done(op, ops_->presence_get(state_, gs(ch), op_of(op)),
-                FakeOp::kPresence);
+    return done(op, ops_->presence_get(state_, gs(ch), op_of(op)), FakeOp::kPresence);
   }
   FakeOp &stats(std::string_view ch) {
     FakeOp &op = new_op();
-    return done(op, ops_->presence_stats(state_, gs(ch), op_of(op)),
-                FakeOp::kStats);
+    return done(op, ops_->presence_stats(state_, gs(ch), op_of(op)), FakeOp::kStats);
   }
   std::vector<const Event *> deliveries() const {
     std::vector<const Event *> out;
@@ -491,10 +466,9 @@ TEST_F(EngineMemoryTest, Descriptor) {
   const gyre_engine_ops *e = desc_->engine;
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->size, sizeof(gyre_engine_ops));
-  EXPECT_TRUE(e->subscribe && e->unsubscribe && e->publish && e->publish_join &&
-              e->publish_leave && e->history && e->remove_history &&
-              e->presence_add && e->presence_remove && e->presence_get &&
-              e->presence_stats);
+  EXPECT_TRUE(e->subscribe && e->unsubscribe && e->publish && e->publish_join && e->publish_leave &&
+              e->history && e->remove_history && e->presence_add && e->presence_remove &&
+              e->presence_get && e->presence_stats);
 
   ASSERT_NE(desc_->config_schema, nullptr);
   size_t n = 0;
@@ -502,9 +476,7 @@ TEST_F(EngineMemoryTest, Descriptor) {
   for (; n < 64 && desc_->config_schema[n].key; ++n) {
     const gyre_config_field &f = desc_->config_schema[n];
     EXPECT_NE(f.description, nullptr) << f.key;
-    EXPECT_TRUE(f.type >= GYRE_CONFIG_STRING &&
-                f.type <= GYRE_CONFIG_DURATION_MS)
-        << f.key;
+    EXPECT_TRUE(f.type >= GYRE_CONFIG_STRING && f.type <= GYRE_CONFIG_DURATION_MS) << f.key;
     if (f.type == GYRE_CONFIG_DURATION_MS && f.default_value) {
       int64_t ms;
       EXPECT_TRUE(parse_duration(f.default_value, &ms)) << f.key;
@@ -593,8 +565,8 @@ TEST_F(EngineMemoryTest, OffsetsStartAtOneAndEpochIsStable) {
 }
 
 TEST_F(EngineMemoryTest, StoredPublicationIsADeepCopy) {
-  std::string data = R"({"v":1})", user = "u1", client = "c1",
-              conn = R"({"c":1})", chan = R"({"h":2})", k = "tk", v = "tv";
+  std::string data = R"({"v":1})", user = "u1", client = "c1", conn = R"({"c":1})",
+              chan = R"({"h":2})", k = "tk", v = "tv";
   gyre_client_info info = client_info(user, client, conn, chan);
   std::vector<gyre_tag> tags{{gs(k), gs(v)}, {gs("k2"), gs("")}};
   gyre_publication p{};
@@ -1008,21 +980,16 @@ TEST_F(EngineMemoryTest, BadArgumentsAreRefusedWithoutCompleting) {
   gyre_history_filter f{sizeof(f), false, 0, -1, false, 0};
   EXPECT_EQ(ops_->publish(state_, gs("ch"), &p, nullptr, o), GYRE_ERR_INVALID);
   EXPECT_EQ(ops_->publish(state_, gs("ch"), nullptr, &po, o), GYRE_ERR_INVALID);
-  EXPECT_EQ(ops_->publish(state_, gs("ch"), &p, &po, nullptr),
-            GYRE_ERR_INVALID);
+  EXPECT_EQ(ops_->publish(state_, gs("ch"), &p, &po, nullptr), GYRE_ERR_INVALID);
   gyre_publication bad_tags = p;
   bad_tags.num_tags = 2;  // but tags is NULL
-  EXPECT_EQ(ops_->publish(state_, gs("ch"), &bad_tags, &po, o),
-            GYRE_ERR_INVALID);
-  EXPECT_EQ(ops_->publish(state_, gyre_str{nullptr, 3}, &p, &po, o),
-            GYRE_ERR_INVALID);
+  EXPECT_EQ(ops_->publish(state_, gs("ch"), &bad_tags, &po, o), GYRE_ERR_INVALID);
+  EXPECT_EQ(ops_->publish(state_, gyre_str{nullptr, 3}, &p, &po, o), GYRE_ERR_INVALID);
   EXPECT_EQ(ops_->history(state_, gs("ch"), nullptr, o), GYRE_ERR_INVALID);
   EXPECT_EQ(ops_->history(state_, gs("ch"), &f, nullptr), GYRE_ERR_INVALID);
   EXPECT_EQ(ops_->publish_join(state_, gs("ch"), nullptr, o), GYRE_ERR_INVALID);
-  EXPECT_EQ(ops_->publish_leave(state_, gs("ch"), nullptr, o),
-            GYRE_ERR_INVALID);
-  EXPECT_EQ(ops_->presence_add(state_, gs("ch"), nullptr, 60, o),
-            GYRE_ERR_INVALID);
+  EXPECT_EQ(ops_->publish_leave(state_, gs("ch"), nullptr, o), GYRE_ERR_INVALID);
+  EXPECT_EQ(ops_->presence_add(state_, gs("ch"), nullptr, 60, o), GYRE_ERR_INVALID);
   EXPECT_EQ(op.completions, 0);
   EXPECT_TRUE(host_.events.empty());
   // Nothing was stored either.
@@ -1122,8 +1089,7 @@ TEST_F(EngineMemoryTest, SweepFreesExpiredState) {
   ASSERT_EQ(logs.size(), 1u);
   EXPECT_NE(logs[0].find("streams_removed=1 "), std::string::npos) << logs[0];
   EXPECT_NE(logs[0].find("streams_cleared=1 "), std::string::npos) << logs[0];
-  EXPECT_NE(logs[0].find("idempotency_removed=1 "), std::string::npos)
-      << logs[0];
+  EXPECT_NE(logs[0].find("idempotency_removed=1 "), std::string::npos) << logs[0];
   EXPECT_NE(logs[0].find("presence_removed=1"), std::string::npos) << logs[0];
 
   fire_timers();  // everything expired is already gone

@@ -164,13 +164,13 @@ typedef struct gyre_stream_position {
 typedef struct gyre_publish_options {
   size_t size;
   uint32_t history_size;
-  uint32_t history_ttl_s;       /* inactivity TTL of the stored items */
-  uint32_t history_meta_ttl_s;  /* lifetime of epoch/top after last use */
-  gyre_str idempotency_key;     /* empty: none */
+  uint32_t history_ttl_s;           /* inactivity TTL of the stored items */
+  uint32_t history_meta_ttl_s;      /* lifetime of epoch/top after last use */
+  gyre_str idempotency_key;         /* empty: none */
   uint32_t idempotent_result_ttl_s; /* 0: engine default (300 s) */
-  uint64_t version;             /* 0: no version check */
+  uint64_t version;                 /* 0: no version check */
   gyre_str version_epoch;
-  bool use_delta;               /* hand the previous publication to the node */
+  bool use_delta; /* hand the previous publication to the node */
 } gyre_publish_options;
 
 typedef enum gyre_suppress_reason {
@@ -251,15 +251,14 @@ typedef struct gyre_host_api {
    * delay_ms when `repeat`. Returns NULL on failure. The handle stays valid
    * until timer_stop (which may be called from inside cb) or, for a one-shot
    * timer, until cb returns; do not stop a one-shot timer after it fired. */
-  gyre_timer *(*timer_start)(gyre_host *host, uint64_t delay_ms, bool repeat,
-                             gyre_callback_fn cb, void *arg);
+  gyre_timer *(*timer_start)(gyre_host *host, uint64_t delay_ms, bool repeat, gyre_callback_fn cb,
+                             void *arg);
   void (*timer_stop)(gyre_host *host, gyre_timer *timer);
 
   /* watch_start: call cb when fd becomes readable/writable as `events` asks.
    * The plugin keeps owning fd and must watch_stop before closing it.
    * watch_update changes the mask (0 pauses the watch). */
-  gyre_watch *(*watch_start)(gyre_host *host, int fd, int events,
-                             gyre_watch_fn cb, void *arg);
+  gyre_watch *(*watch_start)(gyre_host *host, int fd, int events, gyre_watch_fn cb, void *arg);
   void (*watch_update)(gyre_host *host, gyre_watch *watch, int events);
   void (*watch_stop)(gyre_host *host, gyre_watch *watch);
 
@@ -273,8 +272,7 @@ typedef struct gyre_host_api {
   bool (*config_get_string)(gyre_host *host, const char *key, gyre_str *out);
   bool (*config_get_int)(gyre_host *host, const char *key, int64_t *out);
   bool (*config_get_bool)(gyre_host *host, const char *key, bool *out);
-  bool (*config_get_duration_ms)(gyre_host *host, const char *key,
-                                 int64_t *out);
+  bool (*config_get_duration_ms)(gyre_host *host, const char *key, int64_t *out);
 
   /* Completions. Each op is completed exactly once, with the call that
    * matches the operation (see gyre_engine_ops); `complete` fits every op
@@ -283,26 +281,20 @@ typedef struct gyre_host_api {
   void (*complete)(gyre_op *op, gyre_status status, gyre_str message);
   void (*complete_publish)(gyre_op *op, const gyre_publish_result *result);
   /* pubs: n borrowed pointers, in the order the filter asked for. */
-  void (*complete_history)(gyre_op *op, const gyre_publication *const *pubs,
-                           size_t n, const gyre_stream_position *top);
+  void (*complete_history)(gyre_op *op, const gyre_publication *const *pubs, size_t n,
+                           const gyre_stream_position *top);
   /* infos: n borrowed pointers, one per connection present. */
-  void (*complete_presence)(gyre_op *op, const gyre_client_info *const *infos,
-                            size_t n);
-  void (*complete_presence_stats)(gyre_op *op, uint32_t num_clients,
-                                  uint32_t num_users);
+  void (*complete_presence)(gyre_op *op, const gyre_client_info *const *infos, size_t n);
+  void (*complete_presence_stats)(gyre_op *op, uint32_t num_clients, uint32_t num_users);
 
   /* Engine events, delivered to the node for fan-out to local subscribers.
    * handle_publication: a publication for `channel` (from this node or
    * another). `prev` is the previous publication when the publish asked for
    * use_delta, else NULL. All pointers borrowed. */
-  void (*handle_publication)(gyre_host *host, gyre_str channel,
-                             const gyre_publication *pub,
-                             const gyre_stream_position *position,
-                             const gyre_publication *prev);
-  void (*handle_join)(gyre_host *host, gyre_str channel,
-                      const gyre_client_info *info);
-  void (*handle_leave)(gyre_host *host, gyre_str channel,
-                       const gyre_client_info *info);
+  void (*handle_publication)(gyre_host *host, gyre_str channel, const gyre_publication *pub,
+                             const gyre_stream_position *position, const gyre_publication *prev);
+  void (*handle_join)(gyre_host *host, gyre_str channel, const gyre_client_info *info);
+  void (*handle_leave)(gyre_host *host, gyre_str channel, const gyre_client_info *info);
 } gyre_host_api;
 
 /* ------------------------------------------------------------------------ */
@@ -345,21 +337,18 @@ typedef struct gyre_engine_ops {
   size_t size;
   gyre_status (*subscribe)(void *state, gyre_str channel, gyre_op *op);
   gyre_status (*unsubscribe)(void *state, gyre_str channel, gyre_op *op);
-  gyre_status (*publish)(void *state, gyre_str channel,
-                         const gyre_publication *pub,
+  gyre_status (*publish)(void *state, gyre_str channel, const gyre_publication *pub,
                          const gyre_publish_options *opts, gyre_op *op);
-  gyre_status (*publish_join)(void *state, gyre_str channel,
-                              const gyre_client_info *info, gyre_op *op);
-  gyre_status (*publish_leave)(void *state, gyre_str channel,
-                               const gyre_client_info *info, gyre_op *op);
-  gyre_status (*history)(void *state, gyre_str channel,
-                         const gyre_history_filter *filter, gyre_op *op);
-  gyre_status (*remove_history)(void *state, gyre_str channel, gyre_op *op);
-  gyre_status (*presence_add)(void *state, gyre_str channel,
-                              const gyre_client_info *info, uint32_t ttl_s,
+  gyre_status (*publish_join)(void *state, gyre_str channel, const gyre_client_info *info,
                               gyre_op *op);
-  gyre_status (*presence_remove)(void *state, gyre_str channel,
-                                 gyre_str client_id, gyre_str user,
+  gyre_status (*publish_leave)(void *state, gyre_str channel, const gyre_client_info *info,
+                               gyre_op *op);
+  gyre_status (*history)(void *state, gyre_str channel, const gyre_history_filter *filter,
+                         gyre_op *op);
+  gyre_status (*remove_history)(void *state, gyre_str channel, gyre_op *op);
+  gyre_status (*presence_add)(void *state, gyre_str channel, const gyre_client_info *info,
+                              uint32_t ttl_s, gyre_op *op);
+  gyre_status (*presence_remove)(void *state, gyre_str channel, gyre_str client_id, gyre_str user,
                                  gyre_op *op);
   gyre_status (*presence_get)(void *state, gyre_str channel, gyre_op *op);
   gyre_status (*presence_stats)(void *state, gyre_str channel, gyre_op *op);
@@ -377,15 +366,14 @@ typedef struct gyre_engine_ops {
  *   Free everything; stop every timer and watch. No op is pending then. */
 typedef struct gyre_plugin_descriptor {
   size_t size;
-  uint32_t abi_major; /* GYRE_ABI_MAJOR the plugin was built with */
-  uint32_t abi_minor; /* GYRE_ABI_MINOR the plugin was built with */
-  const char *name;        /* unique, e.g. "engine-memory" */
-  const char *version;     /* the plugin's own version */
-  const char *description; /* one line */
-  uint32_t kinds;          /* gyre_plugin_kind bits */
+  uint32_t abi_major;                     /* GYRE_ABI_MAJOR the plugin was built with */
+  uint32_t abi_minor;                     /* GYRE_ABI_MINOR the plugin was built with */
+  const char *name;                       /* unique, e.g. "engine-memory" */
+  const char *version;                    /* the plugin's own version */
+  const char *description;                /* one line */
+  uint32_t kinds;                         /* gyre_plugin_kind bits */
   const gyre_config_field *config_schema; /* NULL or terminated by key NULL */
-  gyre_status (*init)(const gyre_host_api *api, gyre_host *host,
-                      void **state);
+  gyre_status (*init)(const gyre_host_api *api, gyre_host *host, void **state);
   void (*destroy)(void *state);
   const gyre_engine_ops *engine; /* required when kinds has ENGINE */
 } gyre_plugin_descriptor;
@@ -401,10 +389,9 @@ typedef const gyre_plugin_descriptor *(*gyre_plugin_entry_fn)(void);
 #else
 #define GYRE_EXTERN_C
 #endif
-#define GYRE_PLUGIN_DEFINE(descriptor)                                     \
-  GYRE_EXTERN_C GYRE_PLUGIN_EXPORT const gyre_plugin_descriptor *          \
-  gyre_plugin_entry(void) {                                                \
-    return &(descriptor);                                                  \
+#define GYRE_PLUGIN_DEFINE(descriptor)                                                     \
+  GYRE_EXTERN_C GYRE_PLUGIN_EXPORT const gyre_plugin_descriptor *gyre_plugin_entry(void) { \
+    return &(descriptor);                                                                  \
   }
 
 #ifdef __cplusplus

@@ -1,0 +1,89 @@
+# Gyre: the two commands are `make run` and `make test`.
+#
+#   make deps         install missing Debian packages (quick no-op when all are there)
+#   make node-deps    npm ci in tests/node (when node_modules is missing or stale)
+#   make build        configure (once) and build into build/
+#   make run          deps + build, then run ./build/gyre with gyre.json (generated if absent)
+#   make test         deps + node-deps + build, then every test through ctest
+#   make format       clang-format -i our C/C++ sources
+#   make format-check fail if any of them is not formatted
+#   make clean        remove build/
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+# Prerequisites run in order (deps before build); cmake --build parallelises itself.
+.NOTPARALLEL:
+
+BUILD_DIR  ?= build
+BUILD_TYPE ?= RelWithDebInfo
+NPROC      := $(shell nproc 2>/dev/null || echo 2)
+CTEST_JOBS ?= 2
+CLANG_FORMAT ?= clang-format
+GYRE_EXE   := $(BUILD_DIR)/gyre
+
+DEB_PACKAGES := build-essential cmake pkg-config libevent-dev libwslay-dev \
+	libhttp-parser-dev libssl-dev libgtest-dev libhiredis-dev libcjson-dev \
+	libsqlite3-dev redis-server clang-format
+# Installed only when `node` is not on PATH (it may come from outside dpkg).
+NODE_PACKAGES := nodejs npm
+
+# Our C/C++ sources (never build/ or node_modules/).
+FORMAT_DIRS  := core sdk plugins tests bench
+FORMAT_FILES  = $(shell find $(FORMAT_DIRS) \( -name node_modules -o -name build \) -prune -o \
+	-type f \( -name '*.c' -o -name '*.cc' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' \) \
+	-print 2>/dev/null | sort)
+
+NODE_STAMP := tests/node/node_modules/.package-lock.json
+
+.PHONY: deps node-deps build configure run test format format-check clean distclean
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if ! command -v node >/dev/null 2>&1; then missing="$$missing $(NODE_PACKAGES)"; fi; \
+	if [ -z "$$missing" ]; then echo "deps: everything is installed"; exit 0; fi; \
+	echo "deps: installing$$missing"; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else echo "deps: need root or sudo to install:$$missing" >&2; exit 1; fi; \
+	$$sudo apt-get update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+
+node-deps: $(NODE_STAMP)
+
+# npm writes node_modules/.package-lock.json on every install: it stands for
+# "node_modules is there and matches the lock file".
+$(NODE_STAMP): tests/node/package-lock.json tests/node/package.json
+	@command -v npm >/dev/null 2>&1 || { echo "node-deps: npm not found (run make deps)" >&2; exit 1; }
+	cd tests/node && npm ci --no-audit --no-fund
+	@touch $@
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DGYRE_WERROR=ON
+
+configure: $(BUILD_DIR)/CMakeCache.txt
+
+build: $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(NPROC)
+
+run: deps build
+	@if [ ! -f gyre.json ]; then $(GYRE_EXE) genconfig --dev -c gyre.json; fi
+	exec $(GYRE_EXE) -c gyre.json
+
+test: deps node-deps build
+	cd $(BUILD_DIR) && ctest --output-on-failure --no-tests=error -j$(CTEST_JOBS)
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(BUILD_DIR)
+
+# Also drops the installed npm packages.
+distclean: clean
+	rm -rf tests/node/node_modules
