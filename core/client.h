@@ -117,6 +117,9 @@ class Client : public std::enable_shared_from_this<Client> {
   void finish_subscribe(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
                         ClientSubscription *sub, std::string_view data, Done done);
   void remove_subscription(const std::string &channel, bool notify_engine);
+  // Reads the command's channel and checks it resolves and is well-formed;
+  // on failure answers (or disconnects) and returns nullptr.
+  const ChannelOptions *channel_for(const protocol::Command &cmd, std::string &channel);
   bool has_history_permission(const ChannelOptions &opts, bool subscribed) const;
   bool has_presence_permission(const ChannelOptions &opts, bool subscribed) const;
   bool is_anonymous() const { return user_.empty(); }

@@ -64,6 +64,9 @@ void Client::cmd_connect(const Command &cmd, Done done) {
   }
   state_ = State::Connected;
   timer_.stop();
+  LOG_DEBUG("client %s connected (user \"%s\", %s %s, %.*s)", id_.c_str(), user_.c_str(),
+            client_name_.c_str(), client_version_.c_str(),
+            static_cast<int>(transport_.name().size()), transport_.name().data());
 
   std::string result;
   json::Writer w(result);
@@ -103,6 +106,25 @@ bool Client::has_presence_permission(const ChannelOptions &o, bool subscribed) c
   if (o.allow_presence_for_subscriber && subscribed && (anon_ok || o.allow_presence_for_anonymous))
     return true;
   return node_.config().client_insecure;
+}
+
+const ChannelOptions *Client::channel_for(const Command &cmd, std::string &channel) {
+  const ChannelRules &rules = node_.config().channel;
+  str_field(cmd.params, "channel", channel);
+  if (channel.empty()) {
+    disconnect(disconnects::kBadRequest);
+    return nullptr;
+  }
+  const ChannelOptions *opts = rules.resolve(channel);
+  if (!opts) {
+    reply_error(cmd.id, errors::kUnknownChannel);
+    return nullptr;
+  }
+  if (!rules.name_valid(channel, *opts)) {
+    reply_error(cmd.id, errors::kBadRequest);
+    return nullptr;
+  }
+  return opts;
 }
 
 void Client::cmd_subscribe(const Command &cmd, Done done) {
@@ -356,25 +378,17 @@ void Client::cmd_unsubscribe(const Command &cmd, Done done) {
 
 void Client::cmd_publish(const Command &cmd, Done done) {
   const Config &cfg = node_.config();
-  const ChannelRules &rules = cfg.channel;
-  std::string channel;
-  str_field(cmd.params, "channel", channel);
-  if (channel.empty()) {
-    disconnect(disconnects::kBadRequest);
-    return done();
-  }
   auto type = cmd.params.get("type").as_int64();
   if (type && *type != 0) {
+    // Map publications are not implemented.
     reply_error(cmd.id, errors::kNotAvailable);
     return done();
   }
+  std::string channel;
+  const ChannelOptions *opts = channel_for(cmd, channel);
+  if (!opts) return done();
   std::string_view data = raw_field(cmd.params, "data");
-  const ChannelOptions *opts = rules.resolve(channel);
-  if (!opts) {
-    reply_error(cmd.id, errors::kUnknownChannel);
-    return done();
-  }
-  if (!rules.name_valid(channel, *opts) || !rules.data_format_ok(*opts, data)) {
+  if (!cfg.channel.data_format_ok(*opts, data)) {
     reply_error(cmd.id, errors::kBadRequest);
     return done();
   }
@@ -408,23 +422,9 @@ void Client::cmd_publish(const Command &cmd, Done done) {
 }
 
 void Client::cmd_presence(const Command &cmd, bool stats, Done done) {
-  const Config &cfg = node_.config();
-  const ChannelRules &rules = cfg.channel;
   std::string channel;
-  str_field(cmd.params, "channel", channel);
-  if (channel.empty()) {
-    disconnect(disconnects::kBadRequest);
-    return done();
-  }
-  const ChannelOptions *opts = rules.resolve(channel);
-  if (!opts) {
-    reply_error(cmd.id, errors::kUnknownChannel);
-    return done();
-  }
-  if (!rules.name_valid(channel, *opts)) {
-    reply_error(cmd.id, errors::kBadRequest);
-    return done();
-  }
+  const ChannelOptions *opts = channel_for(cmd, channel);
+  if (!opts) return done();
   if (!opts->presence || !node_.engine().has_presence()) {
     reply_error(cmd.id, errors::kNotAvailable);
     return done();
@@ -453,22 +453,9 @@ void Client::cmd_presence(const Command &cmd, bool stats, Done done) {
 
 void Client::cmd_history(const Command &cmd, Done done) {
   const Config &cfg = node_.config();
-  const ChannelRules &rules = cfg.channel;
   std::string channel;
-  str_field(cmd.params, "channel", channel);
-  if (channel.empty()) {
-    disconnect(disconnects::kBadRequest);
-    return done();
-  }
-  const ChannelOptions *opts = rules.resolve(channel);
-  if (!opts) {
-    reply_error(cmd.id, errors::kUnknownChannel);
-    return done();
-  }
-  if (!rules.name_valid(channel, *opts)) {
-    reply_error(cmd.id, errors::kBadRequest);
-    return done();
-  }
+  const ChannelOptions *opts = channel_for(cmd, channel);
+  if (!opts) return done();
   if (!opts->history_enabled()) {
     reply_error(cmd.id, errors::kNotAvailable);
     return done();

@@ -446,25 +446,14 @@ void Writer::separate() {
   if (need_comma_) out_ += ',';
 }
 
-Writer &Writer::begin_object() {
+Writer &Writer::open(char c) {
   separate();
-  out_ += '{';
+  out_ += c;
   need_comma_ = false;
   return *this;
 }
-Writer &Writer::end_object() {
-  out_ += '}';
-  need_comma_ = true;
-  return *this;
-}
-Writer &Writer::begin_array() {
-  separate();
-  out_ += '[';
-  need_comma_ = false;
-  return *this;
-}
-Writer &Writer::end_array() {
-  out_ += ']';
+Writer &Writer::close(char c) {
+  out_ += c;
   need_comma_ = true;
   return *this;
 }

@@ -114,10 +114,10 @@ void append_raw_without_newlines(std::string &out, std::string_view raw);
 class Writer {
  public:
   explicit Writer(std::string &out) : out_(out) {}
-  Writer &begin_object();
-  Writer &end_object();
-  Writer &begin_array();
-  Writer &end_array();
+  Writer &begin_object() { return open('{'); }
+  Writer &end_object() { return close('}'); }
+  Writer &begin_array() { return open('['); }
+  Writer &end_array() { return close(']'); }
   Writer &key(std::string_view k);
   Writer &string(std::string_view s);
   Writer &raw(std::string_view json);  // newlines stripped
@@ -133,6 +133,8 @@ class Writer {
 
  private:
   void separate();
+  Writer &open(char c);
+  Writer &close(char c);
   std::string &out_;
   bool need_comma_ = false;
   bool after_key_ = false;
