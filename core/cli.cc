@@ -171,7 +171,10 @@ int cmd_checkconfig(int argc, char **argv) {
     fprintf(stderr, "error: %s\n", r.error.c_str());
     return 1;
   }
-  if (strict && !r.warnings.empty()) return 1;
+  if (strict && !r.warnings.empty()) {
+    fprintf(stderr, "error: --strict: unknown or unsupported keys (see warnings above)\n");
+    return 1;
+  }
   return 0;
 }
 

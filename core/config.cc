@@ -386,7 +386,14 @@ std::string text_to_json(Kind kind, const std::string &text) {
       if (text == "0" || text == "false" || text == "FALSE" || text == "False" || text == "f")
         return "false";
       return "\"" + text + "\"";  // fails the bool check with a clear message
-    case Kind::Int: return text;
+    case Kind::Int: {
+      // Not a number: hand it over as a string so the error reads "must be
+      // an integer", as for the same mistake in the file.
+      json::Document d;
+      if (d.parse(text) && d.root().is_number()) return text;
+      json::append_quoted(out, text);
+      return out;
+    }
     case Kind::StringList: {
       out = "[";
       std::istringstream ss(text);

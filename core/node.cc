@@ -271,11 +271,7 @@ void Node::route(HttpRequest &req, HttpResponder resp) {
     }
     return WebSocketSession::upgrade(*this, req, resp);
   }
-  if (config_.health_enabled && path == "/health") {
-    if (req.method != "GET" && req.method != "HEAD")
-      return resp.send(HttpResponse::text(405, "Method Not Allowed"));
-    return resp.send(HttpResponse::json("{}"));
-  }
+  if (config_.health_enabled && path == "/health") return resp.send(HttpResponse::json("{}"));
   if (!config_.api_disabled && api_ && api_->handles(path))
     return api_->handle(req, std::move(resp));
   resp.send(HttpResponse::text(404, "404 page not found"));

@@ -330,7 +330,10 @@ bool validate_config(const gyre_config_field *schema, const std::string &name,
       case GYRE_CONFIG_BOOL: ok = m.is_bool(); break;
       case GYRE_CONFIG_DURATION_MS: {
         int64_t ms;
-        ok = m.as_int64().has_value() || (m.is_string() && parse_duration_ms(m.as_string(), ms));
+        // A number is milliseconds; a string needs its unit ("500ms", "5s").
+        std::string text = m.is_string() ? m.as_string() : "";
+        bool has_unit = text.find_first_not_of("0123456789.-+") != std::string::npos;
+        ok = m.as_int64().has_value() || (m.is_string() && has_unit && parse_duration_ms(text, ms));
         break;
       }
     }

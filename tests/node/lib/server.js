@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const REPO_ROOT = path.resolve(here, '..', '..', '..');
-export const GYRE_BIN = process.env.GYRE_BIN || path.join(REPO_ROOT, 'build', 'gyre');
+export const GYRE_BIN = process.env.GYRE_BIN
+  ? path.resolve(process.env.GYRE_BIN)
+  : path.join(REPO_ROOT, 'build', 'gyre');
 export const API_KEY = 'test-key';
 
 const START_TIMEOUT_MS = 10_000;
