@@ -61,7 +61,11 @@ std::string default_plugin_dir() {
 }  // namespace
 
 Node::Node(Config config)
-    : config_(std::move(config)), uid_(uuid4()), plugins_(loop_, *this), pool_(loop_.base()) {
+    : config_(std::move(config)),
+      uid_(uuid4()),
+      plugins_(loop_, *this),
+      ws_pool_(WebSocketSession::callbacks(), static_cast<uint64_t>(config_.ws_message_size_limit)),
+      pool_(loop_.base()) {
   name_ = config_.node_name;
   if (name_.empty()) {
     char host[256] = {0};

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "loop.h"
 #include "plugin_host.h"
+#include "ws_context_pool.h"
 
 namespace gyre {
 
@@ -61,6 +62,7 @@ class Node : public EngineEventHandler {
   Loop &loop() { return loop_; }
   Hub &hub() { return hub_; }
   Engine &engine() { return *engine_; }
+  WsContextPool &ws_pool() { return ws_pool_; }
   const std::string &uid() const { return uid_; }
   const std::string &name() const { return name_; }
   std::string version() const;
@@ -114,6 +116,7 @@ class Node : public EngineEventHandler {
   PluginHost plugins_;
   std::unique_ptr<Engine> engine_;
   Hub hub_;
+  WsContextPool ws_pool_;
   ConnectionPool pool_;
   HttpLimits http_limits_;
   HttpHandler http_handler_;

@@ -98,41 +98,57 @@ void WebSocketSession::upgrade(Node &node, HttpRequest &req, HttpResponder &resp
   raw->client_->start();
 }
 
+const wslay_event_callbacks &WebSocketSession::callbacks() {
+  static const wslay_event_callbacks cb = {&WebSocketSession::recv_cb,
+                                           &WebSocketSession::send_cb,
+                                           &WebSocketSession::genmask_cb,
+                                           nullptr,
+                                           nullptr,
+                                           nullptr,
+                                           &WebSocketSession::on_msg_cb};
+  return cb;
+}
+
 WebSocketSession::WebSocketSession(Node &node) : node_(node) {
-  static const wslay_event_callbacks callbacks = {&WebSocketSession::recv_cb,
-                                                  &WebSocketSession::send_cb,
-                                                  &WebSocketSession::genmask_cb,
-                                                  nullptr,
-                                                  nullptr,
-                                                  nullptr,
-                                                  &WebSocketSession::on_msg_cb};
-  if (wslay_event_context_server_init(&ctx_, &callbacks, this) != 0) throw std::bad_alloc();
-  wslay_event_config_set_max_recv_msg_length(
-      ctx_, static_cast<uint64_t>(node.config().ws_message_size_limit));
   client_ = std::make_shared<Client>(node, *this);
 }
 
 WebSocketSession::~WebSocketSession() {
-  if (ctx_) wslay_event_context_free(ctx_);
+  // A context still lent here has unknown state (closing, mid-message).
+  if (wc_) node_.ws_pool().discard(wc_);
+}
+
+bool WebSocketSession::lease() {
+  if (wc_) return true;
+  wc_ = node_.ws_pool().acquire(this);
+  return wc_ != nullptr;
+}
+
+void WebSocketSession::give_back() {
+  if (!wc_ || closing_ || fragmented_ || !wslay_event_want_read(wc_->ctx) ||
+      wslay_event_want_write(wc_->ctx))
+    return;
+  node_.ws_pool().release(wc_);
+  wc_ = nullptr;
 }
 
 ssize_t WebSocketSession::recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int,
                                   void *user) {
-  auto *self = static_cast<WebSocketSession *>(user);
-  std::string &in = self->conn_->input();
-  if (in.empty()) {
+  auto *self = static_cast<WsContext *>(user)->session;
+  size_t avail = self->feed_end_ - self->feed_pos_;
+  if (avail == 0) {
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
   }
-  size_t n = std::min(len, in.size());
-  std::memcpy(buf, in.data(), n);
-  in.erase(0, n);
+  size_t n = std::min(len, avail);
+  std::memcpy(buf, self->conn_->input().data() + self->feed_pos_, n);
+  self->feed_pos_ += n;
   return static_cast<ssize_t>(n);
 }
 
 ssize_t WebSocketSession::send_cb(wslay_event_context_ptr, const uint8_t *data, size_t len, int,
                                   void *user) {
-  auto *self = static_cast<WebSocketSession *>(user);
+  auto *self = static_cast<WsContext *>(user)->session;
   // Control frames (pong, close) join the same ordered queue as our frames.
   self->conn_->send_copy(std::string_view(reinterpret_cast<const char *>(data), len));
   return static_cast<ssize_t>(len);
@@ -145,7 +161,7 @@ int WebSocketSession::genmask_cb(wslay_event_context_ptr, uint8_t *buf, size_t l
 
 void WebSocketSession::on_msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg *arg,
                                  void *user) {
-  auto *self = static_cast<WebSocketSession *>(user);
+  auto *self = static_cast<WsContext *>(user)->session;
   if (self->closing_) return;
   switch (arg->opcode) {
     case WSLAY_TEXT_FRAME:
@@ -166,18 +182,32 @@ void WebSocketSession::on_msg_cb(wslay_event_context_ptr, const wslay_event_on_m
 
 void WebSocketSession::on_data(Connection &conn) {
   conn_ = &conn;
+  std::string &in = conn.input();
   if (closing_) {
-    conn.input().clear();
+    in.clear();
+    return;
+  }
+  uint64_t limit = static_cast<uint64_t>(node_.config().ws_message_size_limit);
+  // wslay only ever sees whole frames, so its context is idle afterwards.
+  FrameScan scan = scan_frames(in.data(), in.size(), fragmented_, limit);
+  if (scan.complete == 0) return;
+  if (!lease()) {
+    client_->disconnect(disconnects::kInternal);
     return;
   }
   auto keep = client_;  // the client may disconnect itself while reading
-  while (!conn.input().empty() && !closing_ && wslay_event_want_read(ctx_)) {
-    if (wslay_event_recv(ctx_) != 0) {
-      // A protocol error: wslay has queued a close frame (1002/1009/...).
-      break;
-    }
+  feed_pos_ = 0;
+  feed_end_ = scan.complete;
+  while (feed_pos_ < feed_end_ && !closing_ && wslay_event_want_read(wc_->ctx)) {
+    // A non-zero result is a protocol error: wslay queued a close frame
+    // (1002, 1009, ...).
+    if (wslay_event_recv(wc_->ctx) != 0) break;
   }
-  if (!closing_ && !wslay_event_want_read(ctx_)) {
+  in.erase(0, feed_end_);
+  feed_pos_ = feed_end_ = 0;
+  fragmented_ = scan.fragmented;
+  if (closing_) return;
+  if (!wslay_event_want_read(wc_->ctx)) {
     // wslay stopped reading: a close frame was received or sent (e.g. the
     // 1009 of an oversize message).
     client_->on_transport_closed();
@@ -185,17 +215,18 @@ void WebSocketSession::on_data(Connection &conn) {
     return;
   }
   pump_control();
+  give_back();
 }
 
 void WebSocketSession::pump_control() {
-  if (wslay_event_want_write(ctx_)) wslay_event_send(ctx_);
-  if (wslay_event_get_close_sent(ctx_) && !closing_) begin_close();
+  if (wslay_event_want_write(wc_->ctx)) wslay_event_send(wc_->ctx);
+  if (wslay_event_get_close_sent(wc_->ctx) && !closing_) begin_close();
 }
 
 void WebSocketSession::begin_close() {
   if (closing_) return;
   closing_ = true;
-  if (wslay_event_want_write(ctx_)) wslay_event_send(ctx_);
+  if (wc_ && wslay_event_want_write(wc_->ctx)) wslay_event_send(wc_->ctx);
   conn_->input().clear();
   conn_->close_after_flush(kCloseLingerMs);
 }
@@ -233,7 +264,12 @@ void WebSocketSession::close(Disconnect d) {
     return;
   }
   if (d.code == disconnects::kSlow.code) conn_->drop_unsent();
-  wslay_event_queue_close(ctx_, static_cast<uint16_t>(d.code),
+  if (!lease()) {
+    closing_ = true;
+    conn_->close_now();
+    return;
+  }
+  wslay_event_queue_close(wc_->ctx, static_cast<uint16_t>(d.code),
                           reinterpret_cast<const uint8_t *>(d.reason.data()),
                           std::min<size_t>(d.reason.size(), 123));
   begin_close();

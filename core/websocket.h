@@ -12,6 +12,7 @@
 #include "connection.h"
 #include "http.h"
 #include "transport.h"
+#include "ws_context_pool.h"
 
 namespace gyre {
 
@@ -23,7 +24,9 @@ class WebSocketSession : public ConnectionHandler, public Transport {
   // connection, or with an HTTP error.
   static void upgrade(Node &node, HttpRequest &req, HttpResponder &resp);
 
-  WebSocketSession(Node &node);
+  explicit WebSocketSession(Node &node);
+  // The wslay callbacks; `user` is the WsContext lent to a session.
+  static const wslay_event_callbacks &callbacks();
   ~WebSocketSession() override;
 
   // ConnectionHandler
@@ -47,11 +50,17 @@ class WebSocketSession : public ConnectionHandler, public Transport {
                         void *user);
   void pump_control();
   void begin_close();
+  // Borrows a wslay context for as long as parsing needs one.
+  bool lease();
+  void give_back();
 
   Node &node_;
   Connection *conn_ = nullptr;
-  wslay_event_context_ptr ctx_ = nullptr;
+  WsContext *wc_ = nullptr;  // lent by the node's pool, usually only briefly
   std::shared_ptr<Client> client_;
+  size_t feed_pos_ = 0;  // wslay reads input()[feed_pos_, feed_end_)
+  size_t feed_end_ = 0;
+  bool fragmented_ = false;  // a fragmented message is open: keep wc_
   bool closing_ = false;
 };
 
