@@ -9,14 +9,15 @@ namespace gyre {
 
 Client::Client(Node &node, Transport &transport)
     : node_(node), transport_(transport), alive_(std::make_shared<bool>(true)) {
-  timer_.init(node.loop(), [this] { on_timer(); });
+  timer_.set_callback([](WheelTimer *, void *self) { static_cast<Client *>(self)->on_timer(); },
+                      this);
 }
 
 Client::~Client() { *alive_ = false; }
 
 void Client::start() {
   const Config &cfg = node_.config();
-  if (cfg.stale_close_delay_ms > 0) timer_.start_ms(cfg.stale_close_delay_ms);
+  if (cfg.stale_close_delay_ms > 0) timer_.start(node_.loop().wheel(), cfg.stale_close_delay_ms);
 }
 
 void Client::write(std::string_view json) {
@@ -70,7 +71,7 @@ void Client::handle_frame(std::string_view data) {
   }
   // A peer that floods commands faster than they complete is cut off rather
   // than allowed to grow this queue without bound.
-  if (pending_.size() > 4096) {
+  if (pending_.size() - pending_head_ > 4096) {
     disconnect(disconnects::kTooManyRequests);
     return;
   }
@@ -81,9 +82,12 @@ void Client::process_next() {
   if (in_process_) return;  // the loop below picks up what was queued
   in_process_ = true;
   auto alive = alive_;
-  while (*alive && state_ != State::Closed && !busy_ && !pending_.empty()) {
-    std::string line = std::move(pending_.front());
-    pending_.pop_front();
+  while (*alive && state_ != State::Closed && !busy_ && pending_head_ < pending_.size()) {
+    std::string line = std::move(pending_[pending_head_++]);
+    if (pending_head_ == pending_.size()) {
+      pending_.clear();
+      pending_head_ = 0;
+    }
     json::Document doc;
     protocol::Command cmd;
     if (!doc.parse(line) || !protocol::decode_command(doc.root(), cmd)) {
@@ -154,7 +158,7 @@ void Client::dispatch(const protocol::Command &cmd, Done done) {
 void Client::schedule_ping() {
   const Config &cfg = node_.config();
   if (cfg.ping_interval_ms <= 0 || state_ != State::Connected) return;
-  timer_.start_ms(cfg.ping_interval_ms);
+  timer_.start(node_.loop().wheel(), cfg.ping_interval_ms);
 }
 
 void Client::on_timer() {
@@ -172,9 +176,9 @@ void Client::on_timer() {
   if (state_ != State::Connected) return;
   if (cfg.pong_timeout_ms > 0) {
     ping_outstanding_ = true;
-    timer_.start_ms(cfg.pong_timeout_ms);
+    timer_.start(node_.loop().wheel(), cfg.pong_timeout_ms);
   } else {
-    timer_.start_ms(cfg.ping_interval_ms);
+    timer_.start(node_.loop().wheel(), cfg.ping_interval_ms);
   }
 }
 
@@ -258,7 +262,8 @@ void Client::remove_subscription(const std::string &channel, bool notify_engine)
 
 void Client::cleanup() {
   timer_.stop();
-  pending_.clear();
+  pending_ = {};
+  pending_head_ = 0;
   std::vector<std::string> channels;
   for (const auto &[ch, sub] : subs_) channels.push_back(ch);
   for (const auto &ch : channels) remove_subscription(ch, true);

@@ -87,7 +87,7 @@ void Client::cmd_connect(const Command &cmd, Done done) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     int64_t half = cfg.ping_interval_ms / 2;
     std::uniform_int_distribution<int64_t> dist(half, cfg.ping_interval_ms);
-    timer_.start_ms(dist(rng));
+    timer_.start(node_.loop().wheel(), dist(rng));
   }
   done();
 }

@@ -19,7 +19,6 @@ constexpr int kMaxIov = 64;
 Connection::Connection(ConnectionPool &pool, int fd, std::string peer)
     : pool_(pool), fd_(fd), peer_(std::move(peer)) {
   read_ev_ = event_new(pool.base(), fd, EV_READ | EV_PERSIST, &Connection::on_read, this);
-  write_ev_ = event_new(pool.base(), fd, EV_WRITE | EV_PERSIST, &Connection::on_write, this);
   event_add(read_ev_, nullptr);
 }
 
@@ -117,6 +116,8 @@ void Connection::read_some() {
   }
   if (state_ == State::Open && !in_.empty() && handler_ && !reading_paused_)
     handler_->on_data(*this);
+  // Most reads are consumed whole; an idle connection keeps no buffer.
+  if (in_.empty() && in_.capacity() > 0) std::string().swap(in_);
 }
 
 void Connection::flush() {
@@ -145,6 +146,10 @@ void Connection::flush() {
           queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(head_));
           head_ = 0;
         }
+        // Created only when a socket first pushes back: most never do.
+        if (!write_ev_)
+          write_ev_ =
+              event_new(pool_.base(), fd_, EV_WRITE | EV_PERSIST, &Connection::on_write, this);
         event_add(write_ev_, nullptr);
         return;
       }
@@ -166,8 +171,9 @@ void Connection::flush() {
     }
   }
   queue_.clear();
+  if (queue_.capacity() > 16) std::vector<Frame *>().swap(queue_);
   head_ = head_offset_ = 0;
-  event_del(write_ev_);
+  if (write_ev_) event_del(write_ev_);
   after_drained();
 }
 
@@ -214,7 +220,7 @@ void Connection::close_now() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
   event_del(read_ev_);
-  event_del(write_ev_);
+  if (write_ev_) event_del(write_ev_);
   if (linger_ev_) event_del(linger_ev_);
   if (handler_) {
     auto h = std::move(handler_);

@@ -19,12 +19,14 @@ Loop::Loop() {
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (!base_) throw std::runtime_error("event_base_new failed");
+  wheel_ = std::make_unique<TimerWheel>(base_);
   if (pipe2(wake_fds_, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   wakeup_ev_ = event_new(base_, wake_fds_[0], EV_READ | EV_PERSIST, &Loop::on_wakeup, this);
   event_add(wakeup_ev_, nullptr);
 }
 
 Loop::~Loop() {
+  wheel_.reset();
   if (wakeup_ev_) event_free(wakeup_ev_);
   if (wake_fds_[0] >= 0) close(wake_fds_[0]);
   if (wake_fds_[1] >= 0) close(wake_fds_[1]);

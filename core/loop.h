@@ -6,8 +6,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
+
+#include "timer_wheel.h"
 
 namespace gyre {
 
@@ -19,6 +22,8 @@ class Loop {
   Loop &operator=(const Loop &) = delete;
 
   event_base *base() const { return base_; }
+  // Coarse timers (kTickMs resolution) for per-connection deadlines.
+  TimerWheel &wheel() { return *wheel_; }
   // Wall-clock unix ms, cached per loop iteration.
   int64_t now_ms() const;
   // Monotonic ms for deadlines.
@@ -33,6 +38,7 @@ class Loop {
  private:
   static void on_wakeup(evutil_socket_t fd, short, void *arg);
   event_base *base_;
+  std::unique_ptr<TimerWheel> wheel_;
   event *wakeup_ev_ = nullptr;
   int wake_fds_[2] = {-1, -1};
   std::mutex mu_;
