@@ -1,5 +1,6 @@
 #include "client.h"
 
+#include <algorithm>
 #include <random>
 
 #include "log.h"
@@ -220,21 +221,27 @@ void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint
 }
 
 void Client::server_unsubscribe(std::string_view channel, const Disconnect &reason) {
-  auto it = subs_.find(channel);
-  if (it == subs_.end()) return;
-  std::string ch = it->first;
+  ClientSubscription *sub = find_sub(channel);
+  if (!sub) return;
+  std::string ch = sub->channel;
   remove_subscription(ch, true);
   write(protocol::unsubscribe_push(ch, reason));
 }
 
 void Client::set_expire_at(int64_t unix_ms) { expire_at_ms_ = unix_ms; }
 
+ClientSubscription *Client::find_sub(std::string_view channel) const {
+  for (const auto &s : subs_)
+    if (s->channel == channel) return s.get();
+  return nullptr;
+}
+
 void Client::refresh_presence(uint32_t ttl_s) {
   if (state_ != State::Connected) return;
-  for (const auto &[ch, sub] : subs_) {
+  for (const auto &sub : subs_) {
     if (!sub->presence || !sub->subscribed) continue;
     gyre_client_info info = info_for(sub.get());
-    node_.engine().presence_add(ch, info, ttl_s, [](const OpResult &) {});
+    node_.engine().presence_add(sub->channel, info, ttl_s, [](const OpResult &) {});
   }
 }
 
@@ -245,10 +252,12 @@ gyre_client_info Client::info_for(const ClientSubscription *sub) const {
 }
 
 void Client::remove_subscription(const std::string &channel, bool notify_engine) {
-  auto it = subs_.find(channel);
+  auto it = std::find_if(subs_.begin(), subs_.end(),
+                         [&](const auto &s) { return s->channel == channel; });
   if (it == subs_.end()) return;
-  std::unique_ptr<ClientSubscription> sub = std::move(it->second);
-  subs_.erase(it);
+  std::unique_ptr<ClientSubscription> sub = std::move(*it);
+  *it = std::move(subs_.back());
+  subs_.pop_back();
   bool last = node_.hub().remove_subscriber(channel, sub.get());
   if (!notify_engine) return;
   Engine &engine = node_.engine();
@@ -265,7 +274,7 @@ void Client::cleanup() {
   pending_ = {};
   pending_head_ = 0;
   std::vector<std::string> channels;
-  for (const auto &[ch, sub] : subs_) channels.push_back(ch);
+  for (const auto &sub : subs_) channels.push_back(sub->channel);
   for (const auto &ch : channels) remove_subscription(ch, true);
   node_.client_closed(*this);
 }

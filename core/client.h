@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -78,7 +77,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void refresh_presence(uint32_t ttl_s);
   template <typename Fn>
   void for_each_subscription(Fn fn) const {
-    for (const auto &[ch, sub] : subs_) fn(*sub);
+    for (const auto &sub : subs_) fn(*sub);
   }
 
  private:
@@ -134,7 +133,10 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string client_name_;
   std::string client_version_;
   int64_t expire_at_ms_ = 0;  // 0 = never
-  std::map<std::string, std::unique_ptr<ClientSubscription>, std::less<>> subs_;
+  // A flat vector: a connection has few subscriptions (channel_limit caps
+  // them), and a tree node per subscription costs more than the scan.
+  std::vector<std::unique_ptr<ClientSubscription>> subs_;
+  ClientSubscription *find_sub(std::string_view channel) const;
   // Command lines waiting their turn, from pending_head_ on. A vector, not
   // a deque: an empty std::deque already costs ~600 bytes per connection.
   std::vector<std::string> pending_;

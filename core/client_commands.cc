@@ -152,7 +152,7 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
     reply_error(cmd.id, errors::kBadRequest);
     return done();
   }
-  if (subs_.count(channel)) {
+  if (find_sub(channel)) {
     reply_error(cmd.id, errors::kAlreadySubscribed);
     return done();
   }
@@ -213,7 +213,7 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
   req.reject_unrecovered = flag && (*flag & 2);
 
   ClientSubscription *raw = sub.get();
-  subs_.emplace(channel, std::move(sub));
+  subs_.push_back(std::move(sub));
   bool first = node_.hub().add_subscriber(channel, this, raw);
   uint32_t id = cmd.id;
   const ChannelOptions *o = opts;
@@ -269,7 +269,7 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
       if (sub->positioned && b.offset > 0 && b.offset <= sub->offset) continue;
       SharedPush push{std::move(b.json), {}};
       deliver_publication(*sub, push, b.offset, b.epoch);
-      if (subs_.find(channel) == subs_.end()) break;
+      if (!find_sub(channel)) break;
     }
     done();
   };
@@ -365,8 +365,8 @@ void Client::cmd_unsubscribe(const Command &cmd, Done done) {
     disconnect(disconnects::kBadRequest);
     return done();
   }
-  auto it = subs_.find(channel);
-  if (it != subs_.end() && it->second->server_side) {
+  ClientSubscription *existing = find_sub(channel);
+  if (existing && existing->server_side) {
     // Server-side subscriptions cannot be dropped by the client.
     reply_result(cmd.id, Method::Unsubscribe, "{}");
     return done();
@@ -392,8 +392,8 @@ void Client::cmd_publish(const Command &cmd, Done done) {
     reply_error(cmd.id, errors::kBadRequest);
     return done();
   }
-  auto sit = subs_.find(channel);
-  bool subscribed = sit != subs_.end();
+  ClientSubscription *own = find_sub(channel);
+  bool subscribed = own != nullptr;
   bool anon_ok = !is_anonymous() || opts->allow_publish_for_anonymous;
   bool allowed = (opts->allow_publish_for_client && anon_ok) ||
                  (opts->allow_publish_for_subscriber && subscribed && anon_ok) ||
@@ -402,7 +402,7 @@ void Client::cmd_publish(const Command &cmd, Done done) {
     reply_error(cmd.id, errors::kPermissionDenied);
     return done();
   }
-  gyre_client_info info = info_for(subscribed ? sit->second.get() : nullptr);
+  gyre_client_info info = info_for(own);
   PublishRequest preq;
   preq.channel = channel;
   preq.data = data;
@@ -429,7 +429,7 @@ void Client::cmd_presence(const Command &cmd, bool stats, Done done) {
     reply_error(cmd.id, errors::kNotAvailable);
     return done();
   }
-  if (!has_presence_permission(*opts, subs_.count(channel) > 0)) {
+  if (!has_presence_permission(*opts, find_sub(channel) != nullptr)) {
     reply_error(cmd.id, errors::kPermissionDenied);
     return done();
   }
@@ -460,7 +460,7 @@ void Client::cmd_history(const Command &cmd, Done done) {
     reply_error(cmd.id, errors::kNotAvailable);
     return done();
   }
-  if (!has_history_permission(*opts, subs_.count(channel) > 0)) {
+  if (!has_history_permission(*opts, find_sub(channel) != nullptr)) {
     reply_error(cmd.id, errors::kPermissionDenied);
     return done();
   }
@@ -506,7 +506,7 @@ void Client::cmd_sub_refresh(const Command &cmd, Done done) {
     disconnect(disconnects::kBadRequest);
     return done();
   }
-  if (!subs_.count(channel)) {
+  if (!find_sub(channel)) {
     reply_error(cmd.id, errors::kPermissionDenied);
     return done();
   }
@@ -523,10 +523,9 @@ void Client::server_subscribe(std::string_view channel, std::string_view chan_in
   if (state_ != State::Connected) return;
   const ChannelOptions *opts = node_.config().channel.resolve(channel);
   if (!opts) return;
-  auto it = subs_.find(channel);
-  if (it != subs_.end()) {
+  if (ClientSubscription *existing = find_sub(channel)) {
     // Already subscribed: update what can change.
-    it->second->chan_info = std::string(chan_info);
+    existing->chan_info = std::string(chan_info);
     return;
   }
   if (node_.config().channel_limit > 0 &&
@@ -546,7 +545,7 @@ void Client::server_subscribe(std::string_view channel, std::string_view chan_in
   sub->join_leave = opts->join_leave;
   ClientSubscription *raw = sub.get();
   std::string ch(channel);
-  subs_.emplace(ch, std::move(sub));
+  subs_.push_back(std::move(sub));
   bool first = node_.hub().add_subscriber(ch, this, raw);
   SubscribeRequest req;
   req.channel = ch;

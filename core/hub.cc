@@ -67,7 +67,7 @@ size_t Hub::channel_subscribers(std::string_view channel) const {
 }
 
 void Hub::add_client(Client *client) {
-  clients_[client->id()] = client;
+  clients_[std::string_view(client->id())] = client;
   users_[client->user()].push_back(client);
 }
 

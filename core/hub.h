@@ -65,7 +65,8 @@ class Hub {
   };
   void compact(Channel &ch);
   std::unordered_map<std::string, Channel, StringHash, std::equal_to<>> channels_;
-  std::unordered_map<std::string, Client *, StringHash, std::equal_to<>> clients_;
+  // Keyed by a view of Client::id(), which lives as long as the entry.
+  std::unordered_map<std::string_view, Client *, StringHash> clients_;
   std::unordered_map<std::string, std::vector<Client *>, StringHash, std::equal_to<>> users_;
   size_t num_subs_ = 0;
 };
