@@ -228,7 +228,10 @@ void Client::server_unsubscribe(std::string_view channel, const Disconnect &reas
   write(protocol::unsubscribe_push(ch, reason));
 }
 
-void Client::set_expire_at(int64_t unix_ms) { expire_at_ms_ = unix_ms; }
+void Client::set_expire_at(int64_t unix_ms) {
+  expire_at_ms_ = unix_ms;
+  if (state_ == State::Connected) node_.track_expiry(*this);
+}
 
 ClientSubscription *Client::find_sub(std::string_view channel) const {
   for (const auto &s : subs_)

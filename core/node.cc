@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "api.h"
 #include "client.h"
@@ -28,11 +30,33 @@ namespace gyre {
 
 namespace {
 
+// Random bytes from the kernel CSPRNG, fetched 4 KiB at a time: one
+// getrandom() per 256 client ids instead of one per connection.
+void random_bytes(unsigned char *out, size_t n) {
+  static thread_local unsigned char pool[4096];
+  static thread_local size_t left = 0;
+  while (n > 0) {
+    if (left == 0) {
+      size_t got = 0;
+      while (got < sizeof pool) {
+        ssize_t r = getrandom(pool + got, sizeof pool - got, 0);
+        if (r <= 0) throw std::runtime_error("getrandom failed");
+        got += static_cast<size_t>(r);
+      }
+      left = sizeof pool;
+    }
+    size_t take = std::min(n, left);
+    std::memcpy(out, pool + sizeof pool - left, take);
+    std::memset(pool + sizeof pool - left, 0, take);  // never hand out twice
+    left -= take;
+    out += take;
+    n -= take;
+  }
+}
+
 std::string uuid4() {
   unsigned char b[16];
-  if (getrandom(b, sizeof b, 0) != sizeof b) {
-    for (auto &x : b) x = static_cast<unsigned char>(rand());
-  }
+  random_bytes(b, sizeof b);
   b[6] = (b[6] & 0x0F) | 0x40;
   b[8] = (b[8] & 0x3F) | 0x80;
   static const char hex[] = "0123456789abcdef";
@@ -156,6 +180,9 @@ bool Node::start() {
     if (fd < 0) continue;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // Accepted sockets inherit TCP_NODELAY: one syscall per listener, not
+    // per connection.
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0) {
       listen_fd_ = fd;
       break;
@@ -246,8 +273,6 @@ void Node::accept_ready() {
       close(fd);
       continue;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     char peer[INET6_ADDRSTRLEN] = "";
     if (ss.ss_family == AF_INET)
       inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr, peer, sizeof peer);
@@ -290,7 +315,17 @@ bool Node::client_connected(Client &c) {
   return true;
 }
 
-void Node::client_closed(Client &c) { hub_.remove_client(&c); }
+void Node::client_closed(Client &c) {
+  hub_.remove_client(&c);
+  expiring_.erase(&c);
+}
+
+void Node::track_expiry(Client &c) {
+  if (c.expire_at_ms() > 0)
+    expiring_.insert(&c);
+  else
+    expiring_.erase(&c);
+}
 
 void Node::channel_used(const std::string &channel, std::function<void(bool)> cb) {
   auto it = subscribing_.find(channel);
@@ -441,9 +476,8 @@ void Node::handle_leave(std::string_view channel, const gyre_client_info &info) 
 void Node::housekeeping() {
   int64_t now = loop_.now_ms();
   std::vector<Client *> expired;
-  hub_.for_each_client([&](Client *c) {
-    if (c->expire_at_ms() > 0 && c->expire_at_ms() <= now) expired.push_back(c);
-  });
+  for (Client *c : expiring_)
+    if (c->expire_at_ms() <= now) expired.push_back(c);
   for (Client *c : expired) c->disconnect(disconnects::kExpired);
   int64_t mono = loop_.mono_ms();
   if (config_.presence_update_interval_ms > 0 &&

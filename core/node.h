@@ -77,6 +77,9 @@ class Node : public EngineEventHandler {
   // Client registry.
   bool client_connected(Client &c);
   void client_closed(Client &c);
+  // Call after a client's expire_at changed (only those with one are
+  // checked by the housekeeping timer).
+  void track_expiry(Client &c);
   // First local subscriber of a channel arrived / last one left.
   void channel_used(const std::string &channel, std::function<void(bool ok)> cb);
   void channel_unused(const std::string &channel);
@@ -126,6 +129,7 @@ class Node : public EngineEventHandler {
   event *accept_ev_ = nullptr;
   Timer housekeeping_timer_;
   int64_t last_presence_refresh_ms_ = 0;
+  std::unordered_set<Client *> expiring_;
   bool shutting_down_ = false;
   event *defer_ev_ = nullptr;
   std::vector<std::function<void()>> deferred_;
