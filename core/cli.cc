@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -245,6 +246,12 @@ int cmd_serve(int argc, char **argv, int from) {
     return 1;
   }
   set_log_level(cfg.log_level);
+  // Every connection is a descriptor: allow as many as the hard limit.
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
   try {
     Node node(std::move(cfg));
     if (!node.start()) return 1;

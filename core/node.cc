@@ -202,6 +202,9 @@ bool Node::start() {
                                                : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
   accept_ev_ = event_new(loop_.base(), listen_fd_, EV_READ | EV_PERSIST, &Node::on_accept, this);
   event_add(accept_ev_, nullptr);
+  accept_pause_timer_.init(loop_, [this] {
+    if (!shutting_down_) event_add(accept_ev_, nullptr);
+  });
 
   auto on_signal = [](evutil_socket_t sig, short, void *arg) {
     auto *node = static_cast<Node *>(arg);
@@ -261,7 +264,18 @@ void Node::accept_ready() {
     int fd =
         accept4(listen_fd_, reinterpret_cast<sockaddr *>(&ss), &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) LOG_WARN("accept: out of file descriptors");
+      if (errno == EMFILE || errno == ENFILE) {
+        // The pending connection stays in the backlog and epoll would report
+        // it again at once: pause accepting instead of spinning.
+        int64_t now = loop_.mono_ms();
+        if (now - last_emfile_log_ms_ >= 10000) {  // one line per 10 s, not per retry
+          last_emfile_log_ms_ = now;
+          LOG_WARN("accept: out of file descriptors (%zu connections); retrying every 100 ms",
+                   pool_.size());
+        }
+        event_del(accept_ev_);
+        accept_pause_timer_.start_ms(100);
+      }
       return;
     }
     if (config_.connection_limit > 0 &&

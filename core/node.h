@@ -128,6 +128,8 @@ class Node : public EngineEventHandler {
   int bound_port_ = 0;
   event *accept_ev_ = nullptr;
   Timer housekeeping_timer_;
+  Timer accept_pause_timer_;
+  int64_t last_emfile_log_ms_ = -1000000;
   int64_t last_presence_refresh_ms_ = 0;
   std::unordered_set<Client *> expiring_;
   bool shutting_down_ = false;
