@@ -5,6 +5,8 @@
 #   make build        configure (once) and build into build/
 #   make run          deps + build, then run ./build/gyre with gyre.json (generated if absent)
 #   make test         deps + node-deps + build, then every test through ctest
+#   make bench        deps + build, then the benchmark suite (Gyre vs the Go anchor):
+#                     bench/results/latest.{json,md}; BENCH_SCALE=0.1 scales it down
 #   make format       clang-format -i our C/C++ sources
 #   make format-check fail if any of them is not formatted
 #   make clean        remove build/
@@ -35,7 +37,7 @@ FORMAT_FILES  = $(shell find $(FORMAT_DIRS) \( -name node_modules -o -name build
 
 NODE_STAMP := tests/node/node_modules/.package-lock.json
 
-.PHONY: deps node-deps build configure run test format format-check clean distclean
+.PHONY: deps node-deps build configure run test bench format format-check clean distclean
 
 deps:
 	@missing=""; \
@@ -74,6 +76,15 @@ run: deps build
 
 test: deps node-deps build
 	cd $(BUILD_DIR) && ctest --output-on-failure --no-tests=error -j$(CTEST_JOBS)
+
+# bench/run_suite.sh builds, builds the anchor, runs every scenario against
+# each server (restarted each time) and writes bench/results/latest.*.
+BENCH_SCALE   ?= 1
+BENCH_SECONDS ?= 10
+bench: deps
+	BENCH_SCALE=$(BENCH_SCALE) BENCH_SECONDS=$(BENCH_SECONDS) BUILD_DIR=$(BUILD_DIR) \
+	  BENCH_COMMAND="make bench BENCH_SCALE=$(BENCH_SCALE) BENCH_SECONDS=$(BENCH_SECONDS)" \
+	  bash bench/run_suite.sh
 
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)
