@@ -45,7 +45,7 @@ struct ClientSubscription {
   std::vector<Buffered> buffered;
 };
 
-class Client : public std::enable_shared_from_this<Client> {
+class Client {
  public:
   Client(Node &node, Transport &transport);
   ~Client();
@@ -130,8 +130,6 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string id_;
   std::string user_;
   std::string conn_info_;
-  std::string client_name_;
-  std::string client_version_;
   int64_t expire_at_ms_ = 0;  // 0 = never
   // A flat vector: a connection has few subscriptions (channel_limit caps
   // them), and a tree node per subscription costs more than the scan.

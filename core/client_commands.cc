@@ -37,8 +37,10 @@ void Client::cmd_connect(const Command &cmd, Done done) {
   const Config &cfg = node_.config();
   std::string token;
   str_field(cmd.params, "token", token);
-  str_field(cmd.params, "name", client_name_);
-  str_field(cmd.params, "version", client_version_);
+  // The SDK's name and version are only logged: not kept per connection.
+  std::string client_name, client_version;
+  str_field(cmd.params, "name", client_name);
+  str_field(cmd.params, "version", client_version);
   // Credentials. Without an auth plugin no token can be verified, so a token
   // is an invalid token, unless the server runs insecure (it then trusts
   // everyone and ignores tokens).
@@ -65,8 +67,8 @@ void Client::cmd_connect(const Command &cmd, Done done) {
   state_ = State::Connected;
   timer_.stop();
   LOG_DEBUG("client %s connected (user \"%s\", %s %s, %.*s)", id_.c_str(), user_.c_str(),
-            client_name_.c_str(), client_version_.c_str(),
-            static_cast<int>(transport_.name().size()), transport_.name().data());
+            client_name.c_str(), client_version.c_str(), static_cast<int>(transport_.name().size()),
+            transport_.name().data());
 
   std::string result;
   json::Writer w(result);
