@@ -74,6 +74,9 @@ class Client {
                         std::string_view data);
   void set_expire_at(int64_t unix_ms);
   void set_conn_info(std::string info) { conn_info_ = std::move(info); }
+  // Disconnects with 3008 when the transport's queue is over
+  // client.queue_max_size; false then.
+  bool check_queue();
   void refresh_presence(uint32_t ttl_s);
   template <typename Fn>
   void for_each_subscription(Fn fn) const {
@@ -89,7 +92,6 @@ class Client {
   void reply_error(uint32_t id, const Error &e);
   void reply_result(uint32_t id, protocol::Method m, std::string_view result);
   void write(std::string_view json);
-  bool check_queue();
   void disconnect_later(const Disconnect &d);
   void on_timer();
   void schedule_ping();
@@ -119,6 +121,9 @@ class Client {
   // Reads the command's channel and checks it resolves and is well-formed;
   // on failure answers (or disconnects) and returns nullptr.
   const ChannelOptions *channel_for(const protocol::Command &cmd, std::string &channel);
+  // The two halves of channel_for: presence and length; namespace and name.
+  bool read_channel(const protocol::Command &cmd, std::string &channel);
+  const ChannelOptions *resolve_channel(const protocol::Command &cmd, const std::string &channel);
   bool has_history_permission(const ChannelOptions &opts, bool subscribed) const;
   bool has_presence_permission(const ChannelOptions &opts, bool subscribed) const;
   bool is_anonymous() const { return user_.empty(); }

@@ -110,13 +110,23 @@ bool Client::has_presence_permission(const ChannelOptions &o, bool subscribed) c
   return node_.config().client_insecure;
 }
 
-const ChannelOptions *Client::channel_for(const Command &cmd, std::string &channel) {
-  const ChannelRules &rules = node_.config().channel;
+bool Client::read_channel(const Command &cmd, std::string &channel) {
   str_field(cmd.params, "channel", channel);
   if (channel.empty()) {
     disconnect(disconnects::kBadRequest);
-    return nullptr;
+    return false;
   }
+  // Before any name check: channel_regex matching must never see more than
+  // channel.max_length bytes.
+  if (static_cast<int64_t>(channel.size()) > node_.config().channel.max_length) {
+    reply_error(cmd.id, errors::kBadRequest);
+    return false;
+  }
+  return true;
+}
+
+const ChannelOptions *Client::resolve_channel(const Command &cmd, const std::string &channel) {
+  const ChannelRules &rules = node_.config().channel;
   const ChannelOptions *opts = rules.resolve(channel);
   if (!opts) {
     reply_error(cmd.id, errors::kUnknownChannel);
@@ -129,16 +139,17 @@ const ChannelOptions *Client::channel_for(const Command &cmd, std::string &chann
   return opts;
 }
 
+const ChannelOptions *Client::channel_for(const Command &cmd, std::string &channel) {
+  if (!read_channel(cmd, channel)) return nullptr;
+  return resolve_channel(cmd, channel);
+}
+
 void Client::cmd_subscribe(const Command &cmd, Done done) {
   const Config &cfg = node_.config();
   const ChannelRules &rules = cfg.channel;
-  std::string channel, token, epoch;
-  str_field(cmd.params, "channel", channel);
+  std::string channel, token;
   str_field(cmd.params, "token", token);
-  if (channel.empty()) {
-    disconnect(disconnects::kBadRequest);
-    return done();
-  }
+  if (!read_channel(cmd, channel)) return done();
   auto delta = cmd.params.get("delta");
   if (delta.is_string() && !delta.string_equals("") && !delta.string_equals("fossil")) {
     disconnect(disconnects::kBadRequest);
@@ -150,10 +161,6 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
     reply_error(cmd.id, errors::kNotAvailable);
     return done();
   }
-  if (static_cast<int64_t>(channel.size()) > rules.max_length) {
-    reply_error(cmd.id, errors::kBadRequest);
-    return done();
-  }
   if (find_sub(channel)) {
     reply_error(cmd.id, errors::kAlreadySubscribed);
     return done();
@@ -162,15 +169,8 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
     reply_error(cmd.id, errors::kLimitExceeded);
     return done();
   }
-  const ChannelOptions *opts = rules.resolve(channel);
-  if (!opts) {
-    reply_error(cmd.id, errors::kUnknownChannel);
-    return done();
-  }
-  if (!rules.name_valid(channel, *opts)) {
-    reply_error(cmd.id, errors::kBadRequest);
-    return done();
-  }
+  const ChannelOptions *opts = resolve_channel(cmd, channel);
+  if (!opts) return done();
   // Permission, in Centrifugo's order (server-api spec §2.4).
   bool allowed = false;
   if (rules.is_private(channel) && token.empty()) {

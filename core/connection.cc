@@ -48,6 +48,7 @@ void Connection::send(Frame *f) {
   queue_.push_back(f);
   queued_bytes_ += f->size();
   mark_dirty();
+  check_backpressure();
 }
 
 void Connection::send_copy(std::string_view bytes) {
@@ -56,6 +57,16 @@ void Connection::send_copy(std::string_view bytes) {
   queue_.push_back(f);
   queued_bytes_ += f->size();
   mark_dirty();
+  check_backpressure();
+}
+
+void Connection::check_backpressure() {
+  // A peer that sends requests but does not read the answers stops being
+  // read until the queue drains.
+  if (read_limit_ && !backpressured_ && queued_bytes_ > read_limit_) {
+    backpressured_ = true;
+    pause_reading();
+  }
 }
 
 void Connection::drop_unsent() {
@@ -100,7 +111,8 @@ void Connection::read_some() {
   for (int round = 0; round < 4; ++round) {
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n > 0) {
-      if (state_ == State::Lingering) continue;  // discard while closing
+      // Nobody consumes input once closing began: discard it.
+      if (state_ != State::Open) continue;
       in_.append(buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < sizeof buf) break;
       continue;
@@ -180,6 +192,10 @@ void Connection::flush() {
   head_ = head_offset_ = 0;
   if (write_ev_) event_del(write_ev_);
   after_drained();
+  if (backpressured_ && state_ == State::Open) {
+    backpressured_ = false;
+    resume_reading();
+  }
 }
 
 void Connection::on_write(evutil_socket_t, short, void *arg) {
@@ -192,13 +208,8 @@ void Connection::after_drained() {
   // closing with unread input would send RST and could destroy that frame.
   ::shutdown(fd_, SHUT_WR);
   state_ = State::Lingering;
-  if (!reading_paused_) event_add(read_ev_, nullptr);
   reading_paused_ = false;
   event_add(read_ev_, nullptr);
-  linger_ev_ = event_new(pool_.base(), -1, 0, &Connection::on_linger, this);
-  struct timeval tv = {static_cast<time_t>(linger_ms_ / 1000),
-                       static_cast<suseconds_t>((linger_ms_ % 1000) * 1000)};
-  event_add(linger_ev_, &tv);
 }
 
 void Connection::on_linger(evutil_socket_t, short, void *arg) {
@@ -208,7 +219,17 @@ void Connection::on_linger(evutil_socket_t, short, void *arg) {
 void Connection::close_after_flush(int64_t linger_ms) {
   if (state_ != State::Open) return;
   state_ = State::Draining;
-  linger_ms_ = linger_ms;
+  // One deadline for draining and lingering together: a peer that stops
+  // reading cannot keep a closing connection (and its queue) alive.
+  if (linger_ms < 1000) linger_ms = 1000;
+  linger_ev_ = event_new(pool_.base(), -1, 0, &Connection::on_linger, this);
+  struct timeval tv = {static_cast<time_t>(linger_ms / 1000),
+                       static_cast<suseconds_t>((linger_ms % 1000) * 1000)};
+  event_add(linger_ev_, &tv);
+  // Reading goes on (to see the peer close) but input is discarded.
+  in_.clear();
+  reading_paused_ = false;
+  event_add(read_ev_, nullptr);
   if (handler_) {
     // The handler is done with this connection; tell it once.
     auto h = std::move(handler_);

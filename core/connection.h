@@ -45,6 +45,9 @@ class Connection {
   void send(Frame *f);
   void send_copy(std::string_view bytes);
   size_t queued_bytes() const { return queued_bytes_; }
+  // Above this many queued bytes, reading pauses until the queue drains
+  // (0 = never; WebSocket clients are bounded by client.queue_max_size).
+  void set_read_limit(size_t bytes) { read_limit_ = bytes; }
   // Drops queued frames that have not started to go out (used when a slow
   // client is disconnected: the close frame must not wait behind them).
   void drop_unsent();
@@ -71,6 +74,7 @@ class Connection {
   void read_some();
   void after_drained();
   void mark_dirty();
+  void check_backpressure();
   void release_queue();
 
   ConnectionPool &pool_;
@@ -82,7 +86,6 @@ class Connection {
   event *read_ev_ = nullptr;
   event *write_ev_ = nullptr;
   event *linger_ev_ = nullptr;
-  int64_t linger_ms_ = 0;
   std::string in_;
   // Output queue: a ring of frame pointers; head_offset_ bytes of the first
   // frame are already written.
@@ -91,6 +94,8 @@ class Connection {
   size_t head_offset_ = 0;
   size_t queued_bytes_ = 0;
   size_t slot_ = 0;
+  size_t read_limit_ = 0;
+  bool backpressured_ = false;
   std::unique_ptr<ConnectionHandler> handler_;
 };
 

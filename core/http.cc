@@ -284,6 +284,11 @@ void HttpSession::on_data(Connection &conn) {
       responder.session_ = self_;
       auto self = self_;  // keep the responder target alive during the call
       handler_(req_, responder);
+      if (waiting_ && !upgraded_) {
+        // The answer comes later: stop reading pipelined requests meanwhile.
+        conn.pause_reading();
+        paused_for_answer_ = true;
+      }
       if (upgraded_) {
         in_on_data_ = false;
         // Bytes after the head belong to the new protocol handler.
@@ -338,7 +343,12 @@ void HttpSession::respond(HttpResponse resp) {
     return;
   }
   timer_.start_ms(limits_.idle_timeout_ms);
-  // An asynchronous answer: continue with pipelined requests already here.
+  // An asynchronous answer: continue with pipelined requests (the answer is
+  // queued first, so order holds).
+  if (paused_for_answer_) {
+    paused_for_answer_ = false;
+    conn_.resume_reading();
+  }
   if (!in_on_data_ && !conn_.input().empty()) on_data(conn_);
 }
 

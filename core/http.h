@@ -107,6 +107,7 @@ class HttpSession : public ConnectionHandler {
   bool waiting_ = false;
   bool upgraded_ = false;
   bool in_on_data_ = false;
+  bool paused_for_answer_ = false;
   Timer timer_;
   std::shared_ptr<HttpSession *> self_;
 };

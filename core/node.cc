@@ -30,6 +30,10 @@ namespace gyre {
 
 namespace {
 
+// An HTTP peer with this many unread response bytes is not read further
+// until they drain (pipelined requests must not queue answers forever).
+constexpr size_t kHttpReadLimit = 256 * 1024;
+
 // Random bytes from the kernel CSPRNG, fetched 4 KiB at a time: one
 // getrandom() per 256 client ids instead of one per connection.
 void random_bytes(unsigned char *out, size_t n) {
@@ -293,6 +297,7 @@ void Node::accept_ready() {
     else if (ss.ss_family == AF_INET6)
       inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_addr, peer, sizeof peer);
     Connection *c = pool_.add(fd, peer);
+    c->set_read_limit(kHttpReadLimit);
     c->set_handler(std::make_unique<HttpSession>(loop_, *c, http_limits_, http_handler_));
   }
 }

@@ -95,6 +95,8 @@ void WebSocketSession::upgrade(Node &node, HttpRequest &req, HttpResponder &resp
   Connection *conn = resp.take_over(handshake, std::move(session));
   if (!conn) return;
   raw->conn_ = conn;
+  // From here the client's queue limit (3008) bounds what is queued.
+  conn->set_read_limit(0);
   raw->client_->start();
 }
 
@@ -215,6 +217,9 @@ void WebSocketSession::on_data(Connection &conn) {
     return;
   }
   pump_control();
+  // Pongs and other control replies count against the queue limit too: a
+  // peer that floods pings without reading must not grow it unbounded.
+  if (!closing_) client_->check_queue();
   give_back();
 }
 
