@@ -114,7 +114,11 @@ void ServerApi::handle(HttpRequest &req, HttpResponder resp) {
     }
     return resp.send(HttpResponse::empty(401));
   }
-  if (req.path == prefix_) return handle_legacy(req.body, std::move(resp));
+  if (req.path == prefix_) {
+    // The legacy endpoint tells callers a node is going away (Centrifugo).
+    if (node_.shutting_down()) return resp.send(HttpResponse::empty(503));
+    return handle_legacy(req.body, std::move(resp));
+  }
   std::string method = req.path.substr(prefix_.size() + 1);
   auto body = std::make_shared<ParsedBody>();
   body->text = std::move(req.body);

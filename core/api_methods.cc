@@ -321,7 +321,9 @@ void ServerApi::disconnect(const json::Value &p, ApiDone done) {
     if (!read_uint(dv, "code", code) || !read_string(dv, "reason", reason))
       return done(ApiOutcome::bad_input());
     if (code) {
-      if (code > UINT32_MAX) return done(ApiOutcome::bad_input());
+      // Only codes a close frame may carry and the SDKs interpret
+      // (3000-4999); anything else would reach clients as 1006.
+      if (code < 3000 || code > 4999) return done(ApiOutcome::fail(errors::kBadRequest));
       d = Disconnect{static_cast<uint32_t>(code), reason};
     }
   }
@@ -443,6 +445,10 @@ std::optional<bool> glob_match(std::string_view pat, std::string_view text) {
   // Validate first so that an invalid pattern is reported even when the
   // text would not reach the broken part.
   int braces = 0;
+  // {a,b} groups expand into alternatives; a pattern whose expansion would
+  // exceed kMaxAlternatives is refused rather than allowed to take seconds.
+  constexpr uint64_t kMaxAlternatives = 1024;
+  uint64_t alternatives = 1, in_group = 0;
   for (size_t i = 0; i < pat.size(); ++i) {
     char c = pat[i];
     if (c == '\\') {
@@ -456,8 +462,13 @@ std::optional<bool> glob_match(std::string_view pat, std::string_view text) {
       i = j;
     } else if (c == '{') {
       ++braces;
+      in_group = 1;
+    } else if (c == ',' && braces > 0) {
+      ++in_group;
     } else if (c == '}') {
       if (--braces < 0) return std::nullopt;
+      alternatives *= in_group;
+      if (alternatives > kMaxAlternatives) return std::nullopt;
     }
   }
   if (braces) return std::nullopt;

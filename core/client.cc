@@ -193,6 +193,10 @@ void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint
                                  std::string_view epoch) {
   if (state_ != State::Connected || disconnect_pending_ || sub.insufficient) return;
   if (!sub.subscribed) {
+    // Held until the subscribe reply is out; bounded like the queue.
+    sub.buffered_bytes += push.json.size();
+    if (sub.buffered_bytes > static_cast<size_t>(node_.config().queue_max_size))
+      return disconnect_later(disconnects::kSlow);
     sub.buffered.push_back({push.json, offset, std::string(epoch)});
     return;
   }
@@ -262,6 +266,7 @@ void Client::remove_subscription(const std::string &channel, bool notify_engine)
   *it = std::move(subs_.back());
   subs_.pop_back();
   bool last = node_.hub().remove_subscriber(channel, sub.get());
+  if (last) node_.channel_unused(channel);
   if (!notify_engine) return;
   Engine &engine = node_.engine();
   if (sub->presence) engine.presence_remove(channel, id_, user_, [](const OpResult &) {});
@@ -269,7 +274,6 @@ void Client::remove_subscription(const std::string &channel, bool notify_engine)
     gyre_client_info info = info_for(sub.get());
     engine.publish_leave(channel, info, [](const OpResult &) {});
   }
-  if (last) node_.channel_unused(channel);
 }
 
 void Client::cleanup() {

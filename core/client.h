@@ -43,6 +43,7 @@ struct ClientSubscription {
     std::string epoch;
   };
   std::vector<Buffered> buffered;
+  size_t buffered_bytes = 0;
 };
 
 class Client {
@@ -58,6 +59,9 @@ class Client {
   bool connected() const { return state_ == State::Connected; }
   std::string_view transport_name() const { return transport_.name(); }
   int64_t expire_at_ms() const { return expire_at_ms_; }
+  // Position in the Hub's per-user list (kept by the Hub for O(1) removal:
+  // every anonymous client shares one list).
+  size_t hub_user_index = 0;
 
   // From the transport.
   void start();                              // arm the stale timer

@@ -246,7 +246,9 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
   // Called when the position is known (or not needed): answer, then start
   // presence, join, and release publications buffered meanwhile.
   auto complete = [this, alive, id, channel, sub, done](const std::string &result, bool ok) {
-    if (!*alive) return done();
+    // The subscription may be gone (API unsubscribe, disconnect) while the
+    // engine answered: then there is nothing left to finish.
+    if (!*alive || find_sub(channel) != sub) return done();
     if (!ok) {
       remove_subscription(channel, false);
       if (id) write(result);  // server-side subscriptions fail silently
@@ -276,12 +278,14 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
     done();
   };
 
-  auto write_fields = [&](json::Writer &w) {
+  // Both are copied into the engine callback, which may run later: they
+  // capture by value.
+  auto write_fields = [sub, data_copy](json::Writer &w) {
     if (sub->recoverable) w.field_bool("recoverable", true);
     if (sub->positioned) w.field_bool("positioned", true);
     if (!data_copy.empty()) w.field_raw("data", data_copy);
   };
-  auto wrap = [&](const std::string &body) {
+  auto wrap = [id, channel](const std::string &body) {
     // Server-side subscriptions travel as a subscribe push.
     if (id) return body;
     std::string out;
@@ -318,7 +322,7 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
       channel, filter,
       [this, alive, id, req, sub, recovering, was_recovering, complete, write_fields,
        wrap](const OpResult &r) {
-        if (!*alive) return complete("", false);
+        if (!*alive || find_sub(req.channel) != sub) return complete("", false);
         if (r.status != GYRE_OK || !r.top) {
           return complete(protocol::error_reply(id, errors::kInternal), false);
         }

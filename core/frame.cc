@@ -28,17 +28,25 @@ Frame *make_ws_frame(uint8_t opcode, std::string_view a, std::string_view b) {
     for (int i = 0; i < 8; ++i)
       p[2 + i] = static_cast<uint8_t>(static_cast<uint64_t>(len) >> (56 - 8 * i));
   }
-  std::memcpy(p + header, a.data(), a.size());
-  std::memcpy(p + header + a.size(), b.data(), b.size());
+  if (!a.empty()) std::memcpy(p + header, a.data(), a.size());
+  if (!b.empty()) std::memcpy(p + header + a.size(), b.data(), b.size());
   return f;
 }
 }  // namespace
+
+std::string_view truncate_utf8(std::string_view s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  // Step back over continuation bytes so no character is cut in half.
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
 
 Frame *make_ws_text_frame(std::string_view payload) { return make_ws_frame(0x1, payload, {}); }
 
 Frame *make_ws_close_frame(uint16_t code, std::string_view reason) {
   // A close payload holds at most 125 bytes: 2 for the code, 123 of reason.
-  if (reason.size() > 123) reason = reason.substr(0, 123);
+  reason = truncate_utf8(reason, 123);
   char c[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
   return make_ws_frame(0x8, std::string_view(c, 2), reason);
 }

@@ -61,6 +61,10 @@ class FrameRef {
   Frame *f_ = nullptr;
 };
 
+// The longest prefix of s of at most max bytes that does not split a UTF-8
+// character (close reasons must be valid UTF-8).
+std::string_view truncate_utf8(std::string_view s, size_t max);
+
 // WebSocket server frames (unmasked, FIN set).
 Frame *make_ws_text_frame(std::string_view payload);
 Frame *make_ws_close_frame(uint16_t code, std::string_view reason);

@@ -241,6 +241,10 @@ int HttpSession::on_headers_complete(http_parser *p) {
     return 3;
   }
   s->timer_.start_ms(s->limits_.idle_timeout_ms);
+  // curl and others wait for this before sending a body.
+  for (const auto &[k, v] : s->req_.headers)
+    if (k == "expect" && (v == "100-continue" || v == "100-Continue"))
+      s->conn_.send_copy("HTTP/1.1 100 Continue\r\n\r\n");
   return 0;
 }
 
@@ -336,7 +340,8 @@ void HttpSession::respond(HttpResponse resp) {
   bool keep = req_.keep_alive && error_status_ == 0;
   if (!keep) out += "Connection: close\r\n";
   out += "\r\n";
-  out += resp.body;
+  // A HEAD answer announces the body's length but carries none.
+  if (req_.method != "HEAD") out += resp.body;
   conn_.send_copy(out);
   if (!keep) {
     conn_.close_after_flush(2000);

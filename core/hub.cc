@@ -68,7 +68,9 @@ size_t Hub::channel_subscribers(std::string_view channel) const {
 
 void Hub::add_client(Client *client) {
   clients_[std::string_view(client->id())] = client;
-  users_[client->user()].push_back(client);
+  auto &list = users_[client->user()];
+  client->hub_user_index = list.size();
+  list.push_back(client);
 }
 
 void Hub::remove_client(Client *client) {
@@ -78,7 +80,12 @@ void Hub::remove_client(Client *client) {
   auto u = users_.find(client->user());
   if (u != users_.end()) {
     auto &v = u->second;
-    v.erase(std::remove(v.begin(), v.end(), client), v.end());
+    size_t i = client->hub_user_index;
+    if (i < v.size() && v[i] == client) {
+      v[i] = v.back();
+      v[i]->hub_user_index = i;
+      v.pop_back();
+    }
     if (v.empty()) users_.erase(u);
   }
 }

@@ -68,6 +68,7 @@ class Node : public EngineEventHandler {
   std::string version() const;
   int64_t started_at_ms() const { return started_at_ms_; }
   int bound_port() const { return bound_port_; }
+  bool shutting_down() const { return shutting_down_; }
   std::string new_client_id();
   // Runs fn after the current callback, in this loop iteration. Used for
   // work that must not run inside an engine event (no re-entry into the

@@ -274,9 +274,9 @@ void WebSocketSession::close(Disconnect d) {
     conn_->close_now();
     return;
   }
+  std::string_view reason = truncate_utf8(d.reason, 123);
   wslay_event_queue_close(wc_->ctx, static_cast<uint16_t>(d.code),
-                          reinterpret_cast<const uint8_t *>(d.reason.data()),
-                          std::min<size_t>(d.reason.size(), 123));
+                          reinterpret_cast<const uint8_t *>(reason.data()), reason.size());
   begin_close();
 }
 

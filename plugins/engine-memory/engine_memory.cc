@@ -56,7 +56,7 @@ gyre_status op_subscribe(void *state, gyre_str channel, gyre_op *op) {
 }
 
 gyre_status op_unsubscribe(void *state, gyre_str channel, gyre_op *op) {
-  return guarded(state, "unsubscribe", [&](MemoryEngine &e) { return e.subscribe(channel, op); });
+  return guarded(state, "unsubscribe", [&](MemoryEngine &e) { return e.unsubscribe(channel, op); });
 }
 
 gyre_status op_publish(void *state, gyre_str channel, const gyre_publication *pub,

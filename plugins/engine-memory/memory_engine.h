@@ -35,6 +35,8 @@ class MemoryEngine {
   // Each returns GYRE_OK after completing op exactly once, or an error
   // without touching op.
   gyre_status subscribe(gyre_str channel, gyre_op *op);
+  // Nothing to undo: see subscribe.
+  gyre_status unsubscribe(gyre_str channel, gyre_op *op) { return subscribe(channel, op); }
   gyre_status publish(gyre_str channel, const gyre_publication *pub,
                       const gyre_publish_options *opts, gyre_op *op);
   gyre_status publish_join(gyre_str channel, const gyre_client_info *info, gyre_op *op, bool join);

@@ -299,3 +299,18 @@ TEST(GlobMatchDeathTest, EscapedBraceIsLiteral) {
 }
 
 }  // namespace
+
+namespace gyre {
+namespace {
+
+TEST(GlobMatchLimits, ExpansionBeyondTheCapIsRefusedNotComputed) {
+  std::string p;
+  for (int i = 0; i < 26; ++i) p += "{a,b}";  // 2^26 alternatives
+  EXPECT_FALSE(glob_match(p, "").has_value());
+  std::string ok;
+  for (int i = 0; i < 10; ++i) ok += "{a,b}";  // 1024: still allowed
+  EXPECT_EQ(glob_match(ok, std::string(10, 'b')), std::optional<bool>(true));
+}
+
+}  // namespace
+}  // namespace gyre

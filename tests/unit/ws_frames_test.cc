@@ -92,3 +92,26 @@ TEST(ServerFrames, CloseFrameCarriesCodeAndReason) {
 
 }  // namespace
 }  // namespace gyre
+
+namespace gyre {
+namespace {
+
+TEST(TruncateUtf8, NeverSplitsACharacter) {
+  std::string e100;
+  for (int i = 0; i < 100; ++i) e100 += "\xC3\xA9";  // é, two bytes each
+  std::string_view t = truncate_utf8(e100, 123);
+  EXPECT_EQ(t.size(), 122u);  // 61 whole characters, not 61.5
+  EXPECT_EQ(truncate_utf8("short", 123), "short");
+  EXPECT_EQ(truncate_utf8("abc\xE2\x82\xAC", 5), "abc");  // € is three bytes
+}
+
+TEST(ServerFrames, CloseReasonIsCutAtACharacterBoundary) {
+  std::string e100;
+  for (int i = 0; i < 100; ++i) e100 += "\xC3\xA9";
+  Frame *f = make_ws_close_frame(4500, e100);
+  EXPECT_EQ(f->size(), 2u + 2u + 122u);
+  f->unref();
+}
+
+}  // namespace
+}  // namespace gyre
