@@ -10,12 +10,11 @@ namespace gyre {
 
 bool Hub::add_subscriber(std::string_view channel, Client *client, ClientSubscription *sub) {
   auto it = channels_.find(channel);
-  bool first = false;
-  if (it == channels_.end()) {
-    it = channels_.emplace(std::string(channel), Channel{}).first;
-    first = true;
-  }
+  if (it == channels_.end()) it = channels_.emplace(std::string(channel), Channel{}).first;
   Channel &ch = it->second;
+  // An entry emptied during a fan-out lingers until the walk ends; it still
+  // counts as a channel without subscribers.
+  bool first = ch.live == 0;
   sub->hub_index = ch.subs.size();
   ch.subs.push_back(Subscriber{client, sub});
   ++ch.live;
@@ -32,10 +31,11 @@ bool Hub::remove_subscriber(std::string_view channel, ClientSubscription *sub) {
   --ch.live;
   --num_subs_;
   if (ch.iterating) {
-    // A fan-out is walking this vector: leave a hole, compact afterwards.
+    // A fan-out is walking this vector: leave a hole, compact afterwards
+    // (the entry is erased then if it stays empty).
     ch.subs[i] = Subscriber{nullptr, nullptr};
     ch.has_holes = true;
-    return false;
+    return ch.live == 0;
   }
   if (i + 1 != ch.subs.size()) {
     ch.subs[i] = ch.subs.back();
@@ -100,50 +100,47 @@ const std::vector<Client *> *Hub::user_clients(std::string_view user) const {
   return it == users_.end() ? nullptr : &it->second;
 }
 
-void Hub::broadcast_publication(std::string_view channel, const gyre_publication &pub,
-                                const gyre_stream_position *position) {
+template <typename Fn>
+void Hub::walk(std::string_view channel, Fn fn) {
   auto it = channels_.find(channel);
   if (it == channels_.end()) return;
   Channel &ch = it->second;
-  // Encoded once; every subscriber's queue shares the same frame.
-  SharedPush push{protocol::pub_push(channel, pub), {}};
-  std::string_view epoch =
-      position
-          ? std::string_view(position->epoch.ptr ? position->epoch.ptr : "", position->epoch.len)
-          : std::string_view();
   ++ch.iterating;
   // Index loop: subscribers added during the walk are not visited, and
   // removed ones leave holes (see remove_subscriber).
   size_t n = ch.subs.size();
   for (size_t i = 0; i < n; ++i) {
     Subscriber s = ch.subs[i];
-    if (!s.sub) continue;
-    s.client->deliver_publication(*s.sub, push, pub.offset, epoch);
+    if (s.sub) fn(s);
   }
   --ch.iterating;
   if (!ch.iterating && ch.has_holes) {
     compact(ch);
+    // The map may have rehashed during the walk: find the entry again.
     if (ch.live == 0) channels_.erase(channels_.find(channel));
   }
 }
 
+void Hub::broadcast_publication(std::string_view channel, const gyre_publication &pub,
+                                const gyre_stream_position *position) {
+  if (!channels_.count(channel)) return;
+  // Encoded once; every subscriber's queue shares the same frame.
+  SharedPush push{protocol::pub_push(channel, pub), {}};
+  std::string_view epoch =
+      position
+          ? std::string_view(position->epoch.ptr ? position->epoch.ptr : "", position->epoch.len)
+          : std::string_view();
+  walk(channel, [&](const Subscriber &s) {
+    s.client->deliver_publication(*s.sub, push, pub.offset, epoch);
+  });
+}
+
 void Hub::broadcast_join_leave(std::string_view channel, const gyre_client_info &info, bool join) {
-  auto it = channels_.find(channel);
-  if (it == channels_.end()) return;
-  Channel &ch = it->second;
+  if (!channels_.count(channel)) return;
   SharedPush push{protocol::join_push(channel, info, join), {}};
-  ++ch.iterating;
-  size_t n = ch.subs.size();
-  for (size_t i = 0; i < n; ++i) {
-    Subscriber s = ch.subs[i];
-    if (!s.sub || !s.sub->push_join_leave) continue;
-    s.client->deliver_shared(push);
-  }
-  --ch.iterating;
-  if (!ch.iterating && ch.has_holes) {
-    compact(ch);
-    if (ch.live == 0) channels_.erase(channels_.find(channel));
-  }
+  walk(channel, [&](const Subscriber &s) {
+    if (s.sub->push_join_leave) s.client->deliver_shared(push);
+  });
 }
 
 }  // namespace gyre

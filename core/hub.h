@@ -48,7 +48,8 @@ class Hub {
   // Channels with local subscribers and their counts.
   template <typename Fn>
   void for_each_channel(Fn fn) const {
-    for (const auto &[name, ch] : channels_) fn(name, ch.live);
+    for (const auto &[name, ch] : channels_)
+      if (ch.live) fn(name, ch.live);
   }
   size_t channel_subscribers(std::string_view channel) const;
 
@@ -64,6 +65,10 @@ class Hub {
     bool has_holes = false;  // removed during a fan-out, compact after
   };
   void compact(Channel &ch);
+  // Calls fn for every subscriber of channel, safe against subscribers
+  // being added or removed by fn.
+  template <typename Fn>
+  void walk(std::string_view channel, Fn fn);
   std::unordered_map<std::string, Channel, StringHash, std::equal_to<>> channels_;
   // Keyed by a view of Client::id(), which lives as long as the entry.
   std::unordered_map<std::string_view, Client *, StringHash> clients_;
