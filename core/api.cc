@@ -36,6 +36,47 @@ struct ParsedBody {
   json::Document doc;
 };
 
+// Runs n calls one after another and collects one reply text per call.
+// call(i, reply) must call reply(text) exactly once, now or later; finish
+// gets the replies in order. Synchronous replies loop instead of recursing;
+// a pending reply callback keeps the sequence alive (no self-reference).
+class Sequence : public std::enable_shared_from_this<Sequence> {
+ public:
+  using Reply = std::function<void(std::string)>;
+  using Call = std::function<void(size_t, Reply)>;
+  using Finish = std::function<void(std::vector<std::string> &)>;
+  Sequence(size_t n, Call call, Finish finish)
+      : n_(n), call_(std::move(call)), finish_(std::move(finish)) {}
+  void pump() {
+    running_ = true;
+    while (replies_.size() < n_) {
+      size_t before = replies_.size();
+      auto self = shared_from_this();
+      call_(before, [self](std::string r) {
+        self->replies_.push_back(std::move(r));
+        if (!self->running_) self->pump();
+      });
+      if (replies_.size() == before) {  // answered later: that answer resumes
+        running_ = false;
+        return;
+      }
+    }
+    running_ = false;
+    finish_(replies_);
+  }
+
+ private:
+  size_t n_;
+  std::vector<std::string> replies_;
+  Call call_;
+  Finish finish_;
+  bool running_ = false;
+};
+
+void run_sequential(size_t n, Sequence::Call call, Sequence::Finish finish) {
+  std::make_shared<Sequence>(n, std::move(call), std::move(finish))->pump();
+}
+
 }  // namespace
 
 bool secret_equals(std::string_view a, std::string_view b) {
@@ -173,79 +214,50 @@ bool ServerApi::call(std::string_view method, const json::Value &p, ApiDone done
 void ServerApi::batch(const json::Value &p, ApiDone done) {
   auto commands = p.get("commands", true);
   if (commands && !commands.is_null() && !commands.is_array()) return done(ApiOutcome::bad_input());
-  struct State {
-    std::vector<json::Value> items;
-    std::vector<std::string> replies;
-    size_t next = 0;
-    ApiDone done;
-    std::function<void()> step;
-  };
-  auto st = std::make_shared<State>();
-  for (auto c = commands.first_child(); c; c = c.next_sibling()) st->items.push_back(c);
-  st->done = std::move(done);
-  if (st->items.empty()) return st->done(ApiOutcome::ok("{}"));
+  auto items = std::make_shared<std::vector<json::Value>>();
+  for (auto c = commands.first_child(); c; c = c.next_sibling()) items->push_back(c);
+  if (items->empty()) return done(ApiOutcome::ok("{}"));
+  auto error_reply = [](const Error &e) { return "{\"error\":" + error_object(e) + "}"; };
   // Commands run one after another; each reply keeps the command's key.
-  st->step = [this, st] {
-    while (st->next < st->items.size()) {
-      json::Value item = st->items[st->next++];
-      std::string key;
-      json::Value params;
-      if (item.is_object() && item.size() > 0) {
+  run_sequential(
+      items->size(),
+      [this, items, error_reply](size_t i, std::function<void(std::string)> reply) {
+        json::Value item = (*items)[i];
+        if (item.is_null() || !item.is_object()) return reply(error_reply(errors::kBadRequest));
+        std::string key;
+        json::Value params;
         for (auto m = item.first_child(); m; m = m.next_sibling()) {
-          std::string k = m.key();
           std::string lk;
-          for (char c : k) lk += static_cast<char>(tolower(static_cast<unsigned char>(c)));
+          for (char c : m.key()) lk += static_cast<char>(tolower(static_cast<unsigned char>(c)));
           if (lk != "batch" && handles(prefix_ + "/" + lk)) {
             key = lk;
             params = m;
             break;
           }
         }
-      }
-      auto push = [st](const std::string &reply) { st->replies.push_back(reply); };
-      if (item.is_null() || !item.is_object()) {
-        push("{\"error\":" + error_object(errors::kBadRequest) + "}");
-        continue;
-      }
-      if (key.empty()) {
-        push("{\"error\":" + error_object(errors::kApiNotFound) + "}");
-        continue;
-      }
-      if (!params.is_object()) {
-        push("{\"error\":" + error_object(errors::kBadRequest) + "}");
-        continue;
-      }
-      // The reply may come now or later; a later one resumes the loop.
-      auto turn = std::make_shared<std::pair<bool, bool>>(true, false);  // sync, finished
-      call(key, params, [st, key, turn](ApiOutcome o) {
-        std::string r;
-        json::Writer w(r);
-        w.begin_object();
-        if (o.error)
-          w.field_raw("error", error_object(*o.error));
-        else
-          w.field_raw(key, o.result.empty() ? "{}" : o.result);
-        w.end_object();
-        st->replies.push_back(r);
-        if (turn->first)
-          turn->second = true;
-        else
-          st->step();
+        if (key.empty()) return reply(error_reply(errors::kApiNotFound));
+        if (!params.is_object()) return reply(error_reply(errors::kBadRequest));
+        call(key, params, [key, reply](ApiOutcome o) {
+          std::string r;
+          json::Writer w(r);
+          w.begin_object();
+          if (o.error)
+            w.field_raw("error", error_object(*o.error));
+          else
+            w.field_raw(key, o.result.empty() ? "{}" : o.result);
+          w.end_object();
+          reply(std::move(r));
+        });
+      },
+      [done](std::vector<std::string> &replies) {
+        std::string out = "{\"replies\":[";
+        for (size_t k = 0; k < replies.size(); ++k) {
+          if (k) out += ',';
+          out += replies[k];
+        }
+        out += "]}";
+        done(ApiOutcome::ok(out));
       });
-      turn->first = false;
-      if (!turn->second) return;  // resumes from the async completion
-    }
-    std::string out = "{\"replies\":[";
-    for (size_t i = 0; i < st->replies.size(); ++i) {
-      if (i) out += ',';
-      out += st->replies[i];
-    }
-    out += "]}";
-    auto d = std::move(st->done);
-    auto self = std::move(st->step);  // break the cycle; destroyed on return
-    d(ApiOutcome::ok(out));
-  };
-  st->step();
 }
 
 void ServerApi::handle_legacy(const std::string &text, HttpResponder resp) {
@@ -302,61 +314,44 @@ void ServerApi::handle_legacy(const std::string &text, HttpResponder resp) {
     body->push_back(std::move(pb));
   }
   if (cmds->empty()) return resp.send(HttpResponse::text(400, "Bad Request"));
-  auto replies = std::make_shared<std::vector<std::string>>();
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [this, cmds, replies, body, resp, step] {
-    while (replies->size() < cmds->size()) {
-      const Cmd &c = (*cmds)[replies->size()];
-      auto finish = [replies, c](ApiOutcome o) {
-        std::string r;
-        json::Writer w(r);
-        w.begin_object();
-        if (c.id) w.field_uint("id", c.id);
-        if (o.error)
-          w.field_raw("error", error_object(*o.error));
-        else
-          w.field_raw("result", o.result.empty() ? "{}" : o.result);
-        w.end_object();
-        replies->push_back(r);
-      };
-      if (c.method.empty()) {
-        finish(ApiOutcome::fail(errors::kApiNotFound));
-        continue;
-      }
-      json::Value params = c.params;
-      if (!params.is_object()) {
-        if (c.method == "info" || !params || params.is_null()) {
-          static json::Document empty = [] {
+  run_sequential(
+      cmds->size(),
+      [this, cmds, body](size_t i, std::function<void(std::string)> reply) {
+        const Cmd &c = (*cmds)[i];
+        auto finish = [id = c.id, reply](ApiOutcome o) {
+          std::string r;
+          json::Writer w(r);
+          w.begin_object();
+          if (id) w.field_uint("id", id);
+          if (o.error)
+            w.field_raw("error", error_object(*o.error));
+          else
+            w.field_raw("result", o.result.empty() ? "{}" : o.result);
+          w.end_object();
+          reply(std::move(r));
+        };
+        if (c.method.empty()) return finish(ApiOutcome::fail(errors::kApiNotFound));
+        json::Value params = c.params;
+        if (!params.is_object()) {
+          if (c.method != "info" && params && !params.is_null())
+            return finish(ApiOutcome::fail(errors::kBadRequest));
+          static const json::Document empty = [] {
             json::Document d;
             d.parse("{}");
             return d;
           }();
           params = empty.root();
-        } else {
-          finish(ApiOutcome::fail(errors::kBadRequest));
-          continue;
         }
-      }
-      auto turn = std::make_shared<std::pair<bool, bool>>(true, false);  // sync, finished
-      call(c.method, params, [finish, step, turn](ApiOutcome o) {
-        finish(std::move(o));
-        if (turn->first)
-          turn->second = true;
-        else if (*step)
-          (*step)();
+        call(c.method, params, finish);
+      },
+      [resp](std::vector<std::string> &replies) {
+        std::string out;
+        for (size_t k = 0; k < replies.size(); ++k) {
+          if (k) out += '\n';
+          out += replies[k];
+        }
+        resp.send(HttpResponse::json(out));
       });
-      turn->first = false;
-      if (!turn->second) return;  // resumes from the async completion
-    }
-    std::string out;
-    for (size_t i = 0; i < replies->size(); ++i) {
-      if (i) out += '\n';
-      out += (*replies)[i];
-    }
-    resp.send(HttpResponse::json(out));
-    auto self = std::move(*step);  // break the cycle; destroyed on return
-  };
-  (*step)();
 }
 
 }  // namespace gyre
