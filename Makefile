@@ -23,9 +23,11 @@ CTEST_JOBS ?= 2
 CLANG_FORMAT ?= clang-format
 GYRE_EXE   := $(BUILD_DIR)/gyre
 
+# liburing-dev: only for bench/floor (gyre-syscall-floor's io_uring cases); the
+# server does not link it, and the tool builds without it (those cases skipped).
 DEB_PACKAGES := build-essential cmake pkg-config libevent-dev libwslay-dev \
 	libhttp-parser-dev libssl-dev libgtest-dev libhiredis-dev libcjson-dev \
-	libsqlite3-dev redis-server clang-format
+	libsqlite3-dev redis-server clang-format liburing-dev
 # Installed only when `node` is not on PATH (it may come from outside dpkg).
 NODE_PACKAGES := nodejs npm
 
