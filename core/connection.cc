@@ -16,8 +16,7 @@ constexpr size_t kReadChunk = 16384;
 constexpr int kMaxIov = 64;
 }  // namespace
 
-Connection::Connection(ConnectionPool &pool, int fd, std::string peer)
-    : pool_(pool), fd_(fd), peer_(std::move(peer)) {
+Connection::Connection(ConnectionPool &pool, int fd) : pool_(pool), fd_(fd) {
   read_ev_ = event_new(pool.base(), fd, EV_READ | EV_PERSIST, &Connection::on_read, this);
   event_add(read_ev_, nullptr);
 }
@@ -269,8 +268,8 @@ ConnectionPool::~ConnectionPool() {
   event_free(flush_ev_);
 }
 
-Connection *ConnectionPool::add(int fd, std::string peer) {
-  auto c = std::make_unique<Connection>(*this, fd, std::move(peer));
+Connection *ConnectionPool::add(int fd) {
+  auto c = std::make_unique<Connection>(*this, fd);
   Connection *raw = c.get();
   if (!free_slots_.empty()) {
     size_t slot = free_slots_.back();

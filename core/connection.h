@@ -30,7 +30,7 @@ class ConnectionHandler {
 
 class Connection {
  public:
-  Connection(ConnectionPool &pool, int fd, std::string peer);
+  Connection(ConnectionPool &pool, int fd);
   ~Connection();
   Connection(const Connection &) = delete;
   Connection &operator=(const Connection &) = delete;
@@ -38,7 +38,6 @@ class Connection {
   void set_handler(std::unique_ptr<ConnectionHandler> h);
   ConnectionHandler *handler() const { return handler_.get(); }
   std::string &input() { return in_; }
-  const std::string &peer() const { return peer_; }
   int fd() const { return fd_; }
 
   // Queues a frame (takes one more reference) / a copy of bytes.
@@ -79,7 +78,6 @@ class Connection {
 
   ConnectionPool &pool_;
   int fd_;
-  std::string peer_;
   State state_ = State::Open;
   bool dirty_ = false;
   bool reading_paused_ = false;
@@ -106,7 +104,7 @@ class ConnectionPool {
   explicit ConnectionPool(event_base *base);
   ~ConnectionPool();
   event_base *base() const { return base_; }
-  Connection *add(int fd, std::string peer);
+  Connection *add(int fd);
   size_t size() const { return live_; }
   template <typename Fn>
   void for_each(Fn fn) {

@@ -263,10 +263,7 @@ void Node::on_accept(evutil_socket_t, short, void *arg) {
 
 void Node::accept_ready() {
   for (int i = 0; i < 64; ++i) {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    int fd =
-        accept4(listen_fd_, reinterpret_cast<sockaddr *>(&ss), &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE) {
         // The pending connection stays in the backlog and epoll would report
@@ -291,12 +288,7 @@ void Node::accept_ready() {
       close(fd);
       continue;
     }
-    char peer[INET6_ADDRSTRLEN] = "";
-    if (ss.ss_family == AF_INET)
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr, peer, sizeof peer);
-    else if (ss.ss_family == AF_INET6)
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_addr, peer, sizeof peer);
-    Connection *c = pool_.add(fd, peer);
+    Connection *c = pool_.add(fd);
     c->set_read_limit(kHttpReadLimit);
     c->set_handler(std::make_unique<HttpSession>(loop_, *c, http_limits_, http_handler_));
   }
