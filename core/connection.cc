@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "io_threads.h"
 #include "log.h"
 
 namespace gyre {
@@ -131,9 +132,8 @@ void Connection::read_some() {
   if (in_.empty() && in_.capacity() > 0) std::string().swap(in_);
 }
 
-void Connection::flush() {
-  dirty_ = false;
-  if (state_ == State::Closed || state_ == State::Lingering) return;
+Connection::WriteResult Connection::write_some() {
+  if (state_ == State::Closed || state_ == State::Lingering) return WriteResult::kSkipped;
   while (head_ < queue_.size()) {
     iovec iov[kMaxIov];
     int n = 0;
@@ -151,24 +151,15 @@ void Connection::flush() {
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        // The caller may be in the middle of a fan-out: close after it.
         release_queue();
-        pool_.schedule_close(this);
-        return;
+        return WriteResult::kFailed;
       }
-      {
-        // Keep the ring from growing with pointers already written.
-        if (head_ > 256 && head_ * 2 > queue_.size()) {
-          queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(head_));
-          head_ = 0;
-        }
-        // Created only when a socket first pushes back: most never do.
-        if (!write_ev_)
-          write_ev_ =
-              event_new(pool_.base(), fd_, EV_WRITE | EV_PERSIST, &Connection::on_write, this);
-        event_add(write_ev_, nullptr);
-        return;
+      // Keep the ring from growing with pointers already written.
+      if (head_ > 256 && head_ * 2 > queue_.size()) {
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(head_));
+        head_ = 0;
       }
+      return WriteResult::kBlocked;
     }
     size_t left = static_cast<size_t>(w);
     queued_bytes_ -= left;
@@ -189,12 +180,37 @@ void Connection::flush() {
   queue_.clear();
   if (queue_.capacity() > 16) std::vector<Frame *>().swap(queue_);
   head_ = head_offset_ = 0;
-  if (write_ev_) event_del(write_ev_);
-  after_drained();
-  if (backpressured_ && state_ == State::Open) {
-    backpressured_ = false;
-    resume_reading();
+  return WriteResult::kDrained;
+}
+
+void Connection::apply(WriteResult r) {
+  switch (r) {
+    case WriteResult::kSkipped: return;
+    case WriteResult::kFailed:
+      // The caller may be in the middle of a fan-out: close after it.
+      pool_.schedule_close(this);
+      return;
+    case WriteResult::kBlocked:
+      // Created only when a socket first pushes back: most never do.
+      if (!write_ev_)
+        write_ev_ =
+            event_new(pool_.base(), fd_, EV_WRITE | EV_PERSIST, &Connection::on_write, this);
+      event_add(write_ev_, nullptr);
+      return;
+    case WriteResult::kDrained:
+      if (write_ev_) event_del(write_ev_);
+      after_drained();
+      if (backpressured_ && state_ == State::Open) {
+        backpressured_ = false;
+        resume_reading();
+      }
+      return;
   }
+}
+
+void Connection::flush() {
+  dirty_ = false;
+  apply(write_some());
 }
 
 void Connection::on_write(evutil_socket_t, short, void *arg) {
@@ -289,6 +305,29 @@ void ConnectionPool::close_all_now() {
     if (c) c->close_now();
 }
 
+void ConnectionPool::flush_batch(std::vector<Connection *> &batch) {
+  // A connection can be listed twice (dirty again after an earlier flush).
+  std::vector<Connection *> todo;
+  todo.reserve(batch.size());
+  for (Connection *c : batch) {
+    if (!c->dirty_) continue;
+    c->dirty_ = false;
+    todo.push_back(c);
+  }
+  if (!io_ || todo.size() < kParallelFlushMin) {
+    for (Connection *c : todo) c->apply(c->write_some());
+    return;
+  }
+  // Helpers write; the loop thread waits, then applies the outcomes (every
+  // libevent call stays on this thread).
+  std::vector<Connection::WriteResult> results(todo.size());
+  size_t chunks = io_->helpers() + 1;
+  io_->run([&](size_t chunk) {
+    for (size_t i = chunk; i < todo.size(); i += chunks) results[i] = todo[i]->write_some();
+  });
+  for (size_t i = 0; i < todo.size(); ++i) todo[i]->apply(results[i]);
+}
+
 void ConnectionPool::schedule_flush(Connection *c) {
   dirty_.push_back(c);
   if (!event_pending(flush_ev_, EV_TIMEOUT, nullptr)) event_active(flush_ev_, EV_TIMEOUT, 0);
@@ -318,8 +357,7 @@ void ConnectionPool::on_flush(evutil_socket_t, short, void *arg) {
   for (int round = 0; round < 4 && !self->dirty_.empty(); ++round) {
     std::vector<Connection *> batch;
     batch.swap(self->dirty_);
-    for (Connection *c : batch)
-      if (c->dirty_) c->flush();
+    self->flush_batch(batch);
   }
   self->dead_handlers_.clear();
   std::vector<Connection *> dead;

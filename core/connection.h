@@ -17,6 +17,7 @@
 namespace gyre {
 
 class Connection;
+class IoThreads;
 class ConnectionPool;
 
 class ConnectionHandler {
@@ -61,8 +62,14 @@ class Connection {
   void close_now();
   bool closing() const { return state_ != State::Open; }
 
-  // Called by the pool.
+  // Writes what the socket takes now (loop thread only).
   void flush();
+  // flush() in two halves: write_some() touches only the queue and the
+  // socket (safe on an I/O helper while the loop thread waits); apply()
+  // does the libevent and state work on the loop thread.
+  enum class WriteResult { kSkipped, kDrained, kBlocked, kFailed };
+  WriteResult write_some();
+  void apply(WriteResult r);
 
  private:
   friend class ConnectionPool;
@@ -104,6 +111,8 @@ class ConnectionPool {
   explicit ConnectionPool(event_base *base);
   ~ConnectionPool();
   event_base *base() const { return base_; }
+  // Helper threads for large flushes (not owned; nullptr = none).
+  void set_io_threads(IoThreads *io) { io_ = io; }
   Connection *add(int fd);
   size_t size() const { return live_; }
   template <typename Fn>
@@ -117,6 +126,10 @@ class ConnectionPool {
   friend class Connection;
   static void on_flush(evutil_socket_t, short, void *arg);
   void schedule_flush(Connection *c);
+  void flush_batch(std::vector<Connection *> &batch);
+  // Below this many connections to write, helpers cost more than they save.
+  static constexpr size_t kParallelFlushMin = 256;
+  IoThreads *io_ = nullptr;
   void schedule_reap(Connection *c);
   void schedule_close(Connection *c);
   // Handlers outlive their connection until the current callbacks are done.

@@ -2,6 +2,7 @@
 // encoded once into a Frame and every subscriber's output queue points at it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -18,9 +19,10 @@ class Frame {
     return new (mem) Frame(static_cast<uint32_t>(len));
   }
   static Frame *copy_of(std::string_view bytes);
-  void ref() { ++refs_; }
+  // Atomic: I/O helper threads release written frames concurrently.
+  void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void unref() {
-    if (--refs_ == 0) std::free(this);
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) std::free(this);
   }
   char *data() { return data_; }
   const char *data() const { return data_; }
@@ -28,7 +30,7 @@ class Frame {
 
  private:
   explicit Frame(uint32_t len) : refs_(1), len_(len) {}
-  uint32_t refs_;
+  std::atomic<uint32_t> refs_;
   uint32_t len_;
   char data_[];
 };

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include "api.h"
 #include "client.h"
@@ -99,6 +100,15 @@ Node::Node(Config config)
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
     name_ = std::string(host) + "_" + std::to_string(config_.port);
+  }
+  int64_t helpers = config_.io_threads;
+  if (helpers < 0) {
+    unsigned cores = std::thread::hardware_concurrency();
+    helpers = cores > 1 ? cores - 1 : 0;
+  }
+  if (helpers > 0) {
+    io_threads_ = std::make_unique<IoThreads>(static_cast<unsigned>(helpers));
+    pool_.set_io_threads(io_threads_.get());
   }
   http_limits_.max_header_size = static_cast<size_t>(config_.max_header_size);
   http_limits_.max_body_size = static_cast<size_t>(config_.api_max_request_body_size);

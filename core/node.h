@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "http.h"
 #include "hub.h"
+#include "io_threads.h"
 #include "json.h"
 #include "loop.h"
 #include "plugin_host.h"
@@ -121,6 +122,7 @@ class Node : public EngineEventHandler {
   std::unique_ptr<Engine> engine_;
   Hub hub_;
   WsContextPool ws_pool_;
+  std::unique_ptr<IoThreads> io_threads_;  // outlives pool_ (declared first)
   ConnectionPool pool_;
   HttpLimits http_limits_;
   HttpHandler http_handler_;
