@@ -24,6 +24,9 @@
  *   every host API function must be called from the loop thread, except the
  *   ones whose comment says "thread-safe" (only `post`). A plugin that uses
  *   threads of its own brings results back to the loop with `post`.
+ *   The host's own I/O helper threads (node.io_threads) only write queued
+ *   bytes to sockets while the loop thread waits; they never call a plugin
+ *   and never run at the same time as a hook.
  *
  * OWNERSHIP
  *   - gyre_str values are borrowed views: valid only for the duration of the
