@@ -476,7 +476,8 @@ Writer &Writer::raw(std::string_view j) {
   need_comma_ = true;
   return *this;
 }
-Writer &Writer::uint(uint64_t v) {
+template <typename T>
+Writer &Writer::number(T v) {
   separate();
   char buf[24];
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -484,14 +485,8 @@ Writer &Writer::uint(uint64_t v) {
   need_comma_ = true;
   return *this;
 }
-Writer &Writer::int64(int64_t v) {
-  separate();
-  char buf[24];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out_.append(buf, p);
-  need_comma_ = true;
-  return *this;
-}
+Writer &Writer::uint(uint64_t v) { return number(v); }
+Writer &Writer::int64(int64_t v) { return number(v); }
 Writer &Writer::boolean(bool b) {
   separate();
   out_ += b ? "true" : "false";

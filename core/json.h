@@ -135,6 +135,8 @@ class Writer {
   void separate();
   Writer &open(char c);
   Writer &close(char c);
+  template <typename T>
+  Writer &number(T v);
   std::string &out_;
   bool need_comma_ = false;
   bool after_key_ = false;
