@@ -145,11 +145,13 @@ HttpSession::HttpSession(Loop &loop, Connection &conn, const HttpLimits &limits,
       self_(std::make_shared<HttpSession *>(this)) {
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
-  timer_.init(loop, [this] {
-    // Idle keep-alive connection or a peer too slow to send its head.
-    conn_.close_now();
-  });
-  timer_.start_ms(limits_.header_timeout_ms);
+  timer_.set_callback(
+      [](WheelTimer *, void *self) {
+        // Idle keep-alive connection or a peer too slow to send its head.
+        static_cast<HttpSession *>(self)->conn_.close_now();
+      },
+      this);
+  timer_.start(loop_.wheel(), limits_.header_timeout_ms);
 }
 
 HttpSession::~HttpSession() = default;
@@ -185,7 +187,7 @@ int HttpSession::on_message_begin(http_parser *p) {
   s->url_.clear();
   s->head_bytes_ = 0;
   s->in_value_ = false;
-  s->timer_.start_ms(s->limits_.header_timeout_ms);
+  s->timer_.start(s->loop_.wheel(), s->limits_.header_timeout_ms);
   return 0;
 }
 
@@ -240,7 +242,7 @@ int HttpSession::on_headers_complete(http_parser *p) {
     s->error_status_ = 413;
     return 3;
   }
-  s->timer_.start_ms(s->limits_.idle_timeout_ms);
+  s->timer_.start(s->loop_.wheel(), s->limits_.idle_timeout_ms);
   // curl and others wait for this before sending a body.
   for (const auto &[k, v] : s->req_.headers)
     if (k == "expect" && (v == "100-continue" || v == "100-Continue"))
@@ -347,7 +349,7 @@ void HttpSession::respond(HttpResponse resp) {
     conn_.close_after_flush(2000);
     return;
   }
-  timer_.start_ms(limits_.idle_timeout_ms);
+  timer_.start(loop_.wheel(), limits_.idle_timeout_ms);
   // An asynchronous answer: continue with pipelined requests (the answer is
   // queued first, so order holds).
   if (paused_for_answer_) {

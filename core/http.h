@@ -108,7 +108,7 @@ class HttpSession : public ConnectionHandler {
   bool upgraded_ = false;
   bool in_on_data_ = false;
   bool paused_for_answer_ = false;
-  Timer timer_;
+  WheelTimer timer_;  // header/idle deadline (coarse: a wheel, not an event)
   std::shared_ptr<HttpSession *> self_;
 };
 
