@@ -121,6 +121,19 @@ class Client {
   };
   void finish_subscribe(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
                         ClientSubscription *sub, std::string_view data, Done done);
+  // Client-requested extras, already checked against the namespace's
+  // allow_* options and permissions.
+  struct SubscriptionWants {
+    bool recoverable = false;
+    bool positioned = false;
+    bool join_leave = false;
+  };
+  // Registers the subscription (flags from the namespace and wants), makes
+  // sure the engine delivers the channel, then finish_subscribe. id 0 means a
+  // server-side subscription (answered with a subscribe push).
+  void start_subscription(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
+                          SubscriptionWants wants, bool server_side, std::string chan_info,
+                          std::string data, Done done);
   void remove_subscription(const std::string &channel, bool notify_engine);
   // Reads the command's channel and checks it resolves and is well-formed;
   // on failure answers (or disconnects) and returns nullptr.

@@ -190,21 +190,15 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
     return done();
   }
 
-  auto sub = std::make_unique<ClientSubscription>();
-  sub->channel = channel;
-  bool history = opts->history_enabled();
+  // What the client asked for, where the namespace or its permissions allow
+  // it (the force_* options apply in add_subscription).
   bool history_perm = has_history_permission(*opts, true);
-  sub->recoverable = history && (opts->force_recovery || (bool_field(cmd.params, "recoverable") &&
-                                                          (opts->allow_recovery || history_perm)));
-  sub->positioned =
-      history &&
-      (sub->recoverable || opts->force_positioning ||
-       (bool_field(cmd.params, "positioned") && (opts->allow_positioning || history_perm)));
-  sub->push_join_leave =
-      opts->join_leave && (opts->force_push_join_leave || (bool_field(cmd.params, "join_leave") &&
-                                                           has_presence_permission(*opts, true)));
-  sub->presence = opts->presence && node_.engine().has_presence();
-  sub->join_leave = opts->join_leave;
+  SubscriptionWants wants;
+  wants.recoverable =
+      bool_field(cmd.params, "recoverable") && (opts->allow_recovery || history_perm);
+  wants.positioned =
+      bool_field(cmd.params, "positioned") && (opts->allow_positioning || history_perm);
+  wants.join_leave = bool_field(cmd.params, "join_leave") && has_presence_permission(*opts, true);
 
   SubscribeRequest req;
   req.channel = channel;
@@ -213,28 +207,46 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
   str_field(cmd.params, "epoch", req.epoch);
   auto flag = cmd.params.get("flag").as_int64();
   req.reject_unrecovered = flag && (*flag & 2);
+  start_subscription(cmd.id, req, *opts, wants, false, {}, {}, std::move(done));
+}
 
+void Client::start_subscription(uint32_t id, const SubscribeRequest &req,
+                                const ChannelOptions &opts, SubscriptionWants wants,
+                                bool server_side, std::string chan_info, std::string data,
+                                Done done) {
+  auto sub = std::make_unique<ClientSubscription>();
+  sub->channel = req.channel;
+  sub->server_side = server_side;
+  sub->chan_info = std::move(chan_info);
+  bool history = opts.history_enabled();
+  sub->recoverable = history && (opts.force_recovery || wants.recoverable);
+  sub->positioned = history && (sub->recoverable || opts.force_positioning || wants.positioned);
+  sub->push_join_leave = opts.join_leave && (opts.force_push_join_leave || wants.join_leave);
+  sub->presence = opts.presence && node_.engine().has_presence();
+  sub->join_leave = opts.join_leave;
   ClientSubscription *raw = sub.get();
   subs_.push_back(std::move(sub));
-  bool first = node_.hub().add_subscriber(channel, this, raw);
-  uint32_t id = cmd.id;
-  const ChannelOptions *o = opts;
+  bool first = node_.hub().add_subscriber(req.channel, this, raw);
+  const ChannelOptions *o = &opts;
   auto alive = alive_;
-  auto go = [this, alive, id, req, o, raw, done]() mutable {
+  auto go = [this, alive, id, req, o, raw, data, done]() mutable {
     if (!*alive) return done();
-    finish_subscribe(id, req, *o, raw, {}, std::move(done));
+    finish_subscribe(id, req, *o, raw, data, std::move(done));
   };
   if (!first) return go();
-  node_.channel_used(channel, [this, alive, id, channel, go, done](bool ok) mutable {
-    if (!*alive) return done();
-    if (!ok) {
-      // go() would touch the removed subscription: finish here instead.
-      remove_subscription(channel, false);
-      reply_error(id, errors::kInternal);
-      return done();
-    }
-    go();
-  });
+  // The channel's first local subscriber: the engine must deliver it first.
+  node_.channel_used(req.channel,
+                     [this, alive, id, channel = req.channel, go, done](bool ok) mutable {
+                       if (!*alive) return done();
+                       if (!ok) {
+                         // go() would touch the removed subscription: finish here instead.
+                         remove_subscription(channel, false);
+                         if (id)
+                           reply_error(id, errors::kInternal);  // server-side ones fail silently
+                         return done();
+                       }
+                       go();
+                     });
 }
 
 void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
@@ -539,37 +551,9 @@ void Client::server_subscribe(std::string_view channel, std::string_view chan_in
     disconnect(disconnects::kChannelLimit);
     return;
   }
-  auto sub = std::make_unique<ClientSubscription>();
-  sub->channel = std::string(channel);
-  sub->server_side = true;
-  sub->chan_info = std::string(chan_info);
-  bool history = opts->history_enabled();
-  sub->recoverable = history && opts->force_recovery;
-  sub->positioned = history && (sub->recoverable || opts->force_positioning);
-  sub->push_join_leave = opts->join_leave && opts->force_push_join_leave;
-  sub->presence = opts->presence && node_.engine().has_presence();
-  sub->join_leave = opts->join_leave;
-  ClientSubscription *raw = sub.get();
-  std::string ch(channel);
-  subs_.push_back(std::move(sub));
-  bool first = node_.hub().add_subscriber(ch, this, raw);
   SubscribeRequest req;
-  req.channel = ch;
-  auto alive = alive_;
-  std::string data_copy(data);
-  auto go = [this, alive, req, opts, raw, data_copy] {
-    if (!*alive) return;
-    finish_subscribe(0, req, *opts, raw, data_copy, [] {});
-  };
-  if (!first) return go();
-  node_.channel_used(ch, [this, alive, ch, go](bool ok) {
-    if (!*alive) return;
-    if (!ok) {
-      remove_subscription(ch, false);
-      return;
-    }
-    go();
-  });
+  req.channel = std::string(channel);
+  start_subscription(0, req, *opts, {}, true, std::string(chan_info), std::string(data), [] {});
 }
 
 }  // namespace gyre

@@ -328,24 +328,28 @@ void ConnectionPool::flush_batch(std::vector<Connection *> &batch) {
   for (size_t i = 0; i < todo.size(); ++i) todo[i]->apply(results[i]);
 }
 
+void ConnectionPool::wake() {
+  if (!event_pending(flush_ev_, EV_TIMEOUT, nullptr)) event_active(flush_ev_, EV_TIMEOUT, 0);
+}
+
 void ConnectionPool::schedule_flush(Connection *c) {
   dirty_.push_back(c);
-  if (!event_pending(flush_ev_, EV_TIMEOUT, nullptr)) event_active(flush_ev_, EV_TIMEOUT, 0);
+  wake();
 }
 
 void ConnectionPool::schedule_close(Connection *c) {
   to_close_.push_back(c);
-  if (!event_pending(flush_ev_, EV_TIMEOUT, nullptr)) event_active(flush_ev_, EV_TIMEOUT, 0);
+  wake();
 }
 
 void ConnectionPool::schedule_reap(Connection *c) {
   dead_.push_back(c);
-  if (!event_pending(flush_ev_, EV_TIMEOUT, nullptr)) event_active(flush_ev_, EV_TIMEOUT, 0);
+  wake();
 }
 
 void ConnectionPool::schedule_reap_handler(std::unique_ptr<ConnectionHandler> h) {
   dead_handlers_.push_back(std::move(h));
-  if (!event_pending(flush_ev_, EV_TIMEOUT, nullptr)) event_active(flush_ev_, EV_TIMEOUT, 0);
+  wake();
 }
 
 void ConnectionPool::on_flush(evutil_socket_t, short, void *arg) {

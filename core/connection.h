@@ -125,6 +125,8 @@ class ConnectionPool {
  private:
   friend class Connection;
   static void on_flush(evutil_socket_t, short, void *arg);
+  // Runs on_flush after the current callbacks of this loop turn.
+  void wake();
   void schedule_flush(Connection *c);
   void flush_batch(std::vector<Connection *> &batch);
   // Below this many connections to write, helpers cost more than they save.

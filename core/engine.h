@@ -14,23 +14,6 @@ namespace gyre {
 inline gyre_str to_gstr(std::string_view s) { return gyre_str{s.data(), s.size()}; }
 inline std::string_view to_sv(gyre_str s) { return std::string_view(s.ptr ? s.ptr : "", s.len); }
 
-// A publication as the node builds it before handing it to the engine.
-struct ClientInfo {
-  std::string user;
-  std::string client;
-  std::string conn_info;  // raw JSON or empty
-  std::string chan_info;  // raw JSON or empty
-  gyre_client_info view() const {
-    return gyre_client_info{sizeof(gyre_client_info), to_gstr(user), to_gstr(client),
-                            to_gstr(conn_info), to_gstr(chan_info)};
-  }
-};
-
-struct StreamPosition {
-  uint64_t offset = 0;
-  std::string epoch;
-};
-
 class Engine {
  public:
   explicit Engine(Plugin &plugin);
