@@ -3,12 +3,14 @@
 // on per-method endpoints, 107 inside batch and legacy requests).
 #include <openssl/evp.h>
 
+#include <map>
 #include <set>
 
 #include "api.h"
 #include "client.h"
 #include "log.h"
 #include "node.h"
+#include "worker.h"
 
 namespace gyre {
 
@@ -238,23 +240,21 @@ void ServerApi::broadcast(const json::Value &p, ApiDone done) {
 
 namespace {
 
-// Connections a subscribe/unsubscribe/disconnect/refresh request targets.
-std::vector<Client *> target_clients(Node &node, const std::string &user, const std::string &client,
-                                     const std::string &session) {
-  std::vector<Client *> out;
-  if (!session.empty()) return out;  // no session-based transports yet
-  if (!client.empty()) {
-    Client *c = node.hub().find_client(client);
-    if (c && c->user() == user) out.push_back(c);
-    return out;
-  }
-  if (const auto *v = node.hub().user_clients(user)) out = *v;
-  return out;
-}
-
 struct Target {
   std::string user, client, session;
 };
+
+// Runs act(client) on the worker thread of every connection the request
+// targets, then done() on the node loop (so a later request sees the effect).
+void for_targets(Node &node, const Target &t, std::function<void(Client &)> act,
+                 std::function<void()> done) {
+  if (!t.session.empty()) return done();  // no session-based transports yet
+  node.on_every_worker(
+      [&node, user = t.user, client = t.client, act](Worker &w) {
+        for (Client *c : node.registry().targets_on(w, user, client)) act(*c);
+      },
+      std::move(done));
+}
 
 bool read_target(const json::Value &p, Target &t) {
   return read_string(p, "user", t.user) && read_string(p, "client", t.client) &&
@@ -283,9 +283,9 @@ void ServerApi::subscribe(const json::Value &p, ApiDone done) {
     return done(ApiOutcome::fail(errors::kBadRequest));
   if (!b64data.empty() && !b64decode(b64data, data))
     return done(ApiOutcome::fail(errors::kBadRequest));
-  for (Client *c : target_clients(node_, t.user, t.client, t.session))
-    c->server_subscribe(channel, info, data);
-  done(ApiOutcome::ok("{}"));
+  for_targets(
+      node_, t, [channel, info, data](Client &c) { c.server_subscribe(channel, info, data); },
+      [done] { done(ApiOutcome::ok("{}")); });
 }
 
 void ServerApi::unsubscribe(const json::Value &p, ApiDone done) {
@@ -295,16 +295,13 @@ void ServerApi::unsubscribe(const json::Value &p, ApiDone done) {
     return done(ApiOutcome::bad_input());
   if (!channel.empty() && !node_.config().channel.resolve(channel))
     return done(ApiOutcome::fail(errors::kUnknownChannel));
-  for (Client *c : target_clients(node_, t.user, t.client, t.session)) {
-    if (!channel.empty()) {
-      c->server_unsubscribe(channel, unsubscribes::kServer);
-      continue;
-    }
+  auto act = [channel](Client &c) {
+    if (!channel.empty()) return c.server_unsubscribe(channel, unsubscribes::kServer);
     std::vector<std::string> all;
-    c->for_each_subscription([&](const ClientSubscription &s) { all.push_back(s.channel); });
-    for (const auto &ch : all) c->server_unsubscribe(ch, unsubscribes::kServer);
-  }
-  done(ApiOutcome::ok("{}"));
+    c.for_each_subscription([&](const ClientSubscription &s) { all.push_back(s.channel); });
+    for (const auto &ch : all) c.server_unsubscribe(ch, unsubscribes::kServer);
+  };
+  for_targets(node_, t, act, [done] { done(ApiOutcome::ok("{}")); });
 }
 
 void ServerApi::disconnect(const json::Value &p, ApiDone done) {
@@ -312,7 +309,8 @@ void ServerApi::disconnect(const json::Value &p, ApiDone done) {
   std::vector<std::string> whitelist;
   if (!read_target(p, t) || !read_string_list(p, "whitelist", whitelist))
     return done(ApiOutcome::bad_input());
-  Disconnect d = disconnects::kForceNoReconnect;
+  uint32_t code_out = disconnects::kForceNoReconnect.code;
+  std::string reason_out(disconnects::kForceNoReconnect.reason);
   std::string reason;
   auto dv = p.get("disconnect", true);
   if (dv && !dv.is_null()) {
@@ -324,13 +322,15 @@ void ServerApi::disconnect(const json::Value &p, ApiDone done) {
       // Only codes a close frame may carry and the SDKs interpret
       // (3000-4999); anything else would reach clients as 1006.
       if (code < 3000 || code > 4999) return done(ApiOutcome::fail(errors::kBadRequest));
-      d = Disconnect{static_cast<uint32_t>(code), reason};
+      code_out = static_cast<uint32_t>(code);
+      reason_out = reason;
     }
   }
-  std::set<std::string> spare(whitelist.begin(), whitelist.end());
-  for (Client *c : target_clients(node_, t.user, t.client, t.session))
-    if (!spare.count(c->id())) c->disconnect(d);
-  done(ApiOutcome::ok("{}"));
+  auto spare = std::make_shared<const std::set<std::string>>(whitelist.begin(), whitelist.end());
+  auto act = [spare, code_out, reason_out](Client &c) {
+    if (!spare->count(c.id())) c.disconnect(Disconnect{code_out, reason_out});
+  };
+  for_targets(node_, t, act, [done] { done(ApiOutcome::ok("{}")); });
 }
 
 void ServerApi::refresh(const json::Value &p, ApiDone done) {
@@ -340,17 +340,13 @@ void ServerApi::refresh(const json::Value &p, ApiDone done) {
   if (!read_target(p, t) || !read_bool(p, "expired", expired) ||
       !read_int(p, "expire_at", expire_at))
     return done(ApiOutcome::bad_input());
-  std::string_view info = raw(p, "info");
-  for (Client *c : target_clients(node_, t.user, t.client, t.session)) {
-    if (expired) {
-      c->disconnect(disconnects::kExpired);
-      continue;
-    }
-    if (!info.empty()) c->set_conn_info(std::string(info));
+  auto act = [expired, expire_at, info = std::string(raw(p, "info"))](Client &c) {
+    if (expired) return c.disconnect(disconnects::kExpired);
+    if (!info.empty()) c.set_conn_info(info);
     // No expiry given: the connection stops expiring.
-    c->set_expire_at(expire_at > 0 ? expire_at * 1000 : 0);
-  }
-  done(ApiOutcome::ok("{}"));
+    c.set_expire_at(expire_at > 0 ? expire_at * 1000 : 0);
+  };
+  for_targets(node_, t, act, [done] { done(ApiOutcome::ok("{}")); });
 }
 
 void ServerApi::presence(const json::Value &p, bool stats, ApiDone done) {
@@ -406,29 +402,47 @@ void ServerApi::channels(const json::Value &p, ApiDone done) {
   if (!read_string(p, "pattern", pattern)) return done(ApiOutcome::bad_input());
   if (!pattern.empty() && !glob_match(pattern, ""))
     return done(ApiOutcome::fail(errors::kInternal));
-  std::string out;
-  json::Writer w(out);
-  w.begin_object().key("channels").begin_object();
-  node_.hub().for_each_channel([&](const std::string &name, size_t n) {
-    if (!pattern.empty() && !glob_match(pattern, name).value_or(false)) return;
-    w.key(name).begin_object().field_uint("num_clients", n).end_object();
-  });
-  w.end_object().end_object();
-  done(ApiOutcome::ok(out));
+  // Each worker lists its channels; the counts are summed here.
+  auto per_worker = std::make_shared<std::vector<std::vector<std::pair<std::string, size_t>>>>(
+      node_.num_workers());
+  node_.on_every_worker(
+      [per_worker, pattern](Worker &w) {
+        auto &mine = (*per_worker)[w.index()];
+        w.hub().for_each_channel([&](const std::string &name, size_t n) {
+          if (pattern.empty() || glob_match(pattern, name).value_or(false))
+            mine.emplace_back(name, n);
+        });
+      },
+      [per_worker, done] {
+        std::map<std::string, size_t> total;
+        for (const auto &list : *per_worker)
+          for (const auto &[name, n] : list) total[name] += n;
+        std::string out;
+        json::Writer w(out);
+        w.begin_object().key("channels").begin_object();
+        for (const auto &[name, n] : total)
+          w.key(name).begin_object().field_uint("num_clients", n).end_object();
+        w.end_object().end_object();
+        done(ApiOutcome::ok(out));
+      });
 }
 
 void ServerApi::info(const json::Value &, ApiDone done) {
-  Hub &hub = node_.hub();
+  // A worker's subscription count is an atomic: read without a round trip.
+  size_t subs = 0;
+  for (size_t i = 0; i < node_.num_workers(); ++i)
+    subs += node_.worker(i).hub().num_subscriptions();
   std::string out;
   json::Writer w(out);
   w.begin_object().key("nodes").begin_array().begin_object();
   w.field("uid", node_.uid()).field("name", node_.name());
   w.field("version", node_.version() + " OSS");
-  w.field_uint("num_clients", hub.num_clients()).field_uint("num_users", hub.num_users());
-  w.field_uint("num_channels", hub.num_channels());
+  w.field_uint("num_clients", node_.registry().num_clients());
+  w.field_uint("num_users", node_.registry().num_users());
+  w.field_uint("num_channels", node_.num_channels());
   int64_t uptime = (node_.loop().now_ms() - node_.started_at_ms()) / 1000;
   if (uptime > 0) w.field_uint("uptime", static_cast<uint64_t>(uptime));
-  w.field_uint("num_subs", hub.num_subscriptions());
+  w.field_uint("num_subs", subs);
   w.end_object().end_array().end_object();
   done(ApiOutcome::ok(out));
 }

@@ -5,20 +5,23 @@
 
 #include "log.h"
 #include "node.h"
+#include "worker.h"
 
 namespace gyre {
 
-Client::Client(Node &node, Transport &transport)
-    : node_(node), transport_(transport), alive_(std::make_shared<bool>(true)) {
+Client::Client(Worker &worker, Transport &transport)
+    : worker_(worker), transport_(transport), alive_(std::make_shared<bool>(true)) {
   timer_.set_callback([](WheelTimer *, void *self) { static_cast<Client *>(self)->on_timer(); },
                       this);
 }
 
 Client::~Client() { *alive_ = false; }
 
+Node &Client::node() const { return worker_.node(); }
+
 void Client::start() {
-  const Config &cfg = node_.config();
-  if (cfg.stale_close_delay_ms > 0) timer_.start(node_.loop().wheel(), cfg.stale_close_delay_ms);
+  const Config &cfg = node().config();
+  if (cfg.stale_close_delay_ms > 0) timer_.start(worker_.loop().wheel(), cfg.stale_close_delay_ms);
 }
 
 void Client::write(std::string_view json) {
@@ -28,7 +31,7 @@ void Client::write(std::string_view json) {
 }
 
 bool Client::check_queue() {
-  size_t limit = static_cast<size_t>(node_.config().queue_max_size);
+  size_t limit = static_cast<size_t>(node().config().queue_max_size);
   if (transport_.queued_bytes() <= limit) return true;
   // Writes are batched per loop iteration; a burst can exceed the limit for
   // a reader that keeps up. Only what the socket refuses counts as slow.
@@ -44,7 +47,7 @@ void Client::disconnect_later(const Disconnect &d) {
   // Stop writing now; the cleanup (which talks to the engine) runs after the
   // current engine event.
   auto alive = alive_;
-  node_.defer([this, alive, d] {
+  worker_.defer([this, alive, d] {
     if (*alive) disconnect(d);
   });
 }
@@ -157,13 +160,13 @@ void Client::dispatch(const protocol::Command &cmd, Done done) {
 }
 
 void Client::schedule_ping() {
-  const Config &cfg = node_.config();
+  const Config &cfg = node().config();
   if (cfg.ping_interval_ms <= 0 || state_ != State::Connected) return;
-  timer_.start(node_.loop().wheel(), cfg.ping_interval_ms);
+  timer_.start(worker_.loop().wheel(), cfg.ping_interval_ms);
 }
 
 void Client::on_timer() {
-  const Config &cfg = node_.config();
+  const Config &cfg = node().config();
   if (state_ == State::Connecting) {
     disconnect(disconnects::kStale);
     return;
@@ -177,9 +180,9 @@ void Client::on_timer() {
   if (state_ != State::Connected) return;
   if (cfg.pong_timeout_ms > 0) {
     ping_outstanding_ = true;
-    timer_.start(node_.loop().wheel(), cfg.pong_timeout_ms);
+    timer_.start(worker_.loop().wheel(), cfg.pong_timeout_ms);
   } else {
-    timer_.start(node_.loop().wheel(), cfg.ping_interval_ms);
+    timer_.start(worker_.loop().wheel(), cfg.ping_interval_ms);
   }
 }
 
@@ -195,7 +198,7 @@ void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint
   if (!sub.subscribed) {
     // Held until the subscribe reply is out; bounded like the queue.
     sub.buffered_bytes += push.json.size();
-    if (sub.buffered_bytes > static_cast<size_t>(node_.config().queue_max_size))
+    if (sub.buffered_bytes > static_cast<size_t>(node().config().queue_max_size))
       return disconnect_later(disconnects::kSlow);
     sub.buffered.push_back({push.json, offset, std::string(epoch)});
     return;
@@ -212,7 +215,7 @@ void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint
         sub.insufficient = true;
         auto alive = alive_;
         std::string ch = sub.channel;
-        node_.defer([this, alive, ch] {
+        worker_.defer([this, alive, ch] {
           if (*alive) server_unsubscribe(ch, unsubscribes::kInsufficientState);
         });
       }
@@ -234,7 +237,7 @@ void Client::server_unsubscribe(std::string_view channel, const Disconnect &reas
 
 void Client::set_expire_at(int64_t unix_ms) {
   expire_at_ms_ = unix_ms;
-  if (state_ == State::Connected) node_.track_expiry(*this);
+  if (state_ == State::Connected) worker_.track_expiry(*this);
 }
 
 ClientSubscription *Client::find_sub(std::string_view channel) const {
@@ -243,13 +246,10 @@ ClientSubscription *Client::find_sub(std::string_view channel) const {
   return nullptr;
 }
 
-void Client::refresh_presence(uint32_t ttl_s) {
-  if (state_ != State::Connected) return;
-  for (const auto &sub : subs_) {
-    if (!sub->presence || !sub->subscribed) continue;
-    gyre_client_info info = info_for(sub.get());
-    node_.engine().presence_add(sub->channel, info, ttl_s, [](const OpResult &) {});
-  }
+void Client::refresh_presence(const ClientSubscription &sub, uint32_t ttl_s) {
+  if (state_ != State::Connected || !sub.presence || !sub.subscribed) return;
+  gyre_client_info info = info_for(&sub);
+  node().engine().presence_add(sub.channel, info, ttl_s, [](const OpResult &) {});
 }
 
 gyre_client_info Client::info_for(const ClientSubscription *sub) const {
@@ -265,10 +265,10 @@ void Client::remove_subscription(const std::string &channel, bool notify_engine)
   std::unique_ptr<ClientSubscription> sub = std::move(*it);
   *it = std::move(subs_.back());
   subs_.pop_back();
-  bool last = node_.hub().remove_subscriber(channel, sub.get());
-  if (last) node_.channel_unused(channel);
+  bool last = worker_.hub().remove_subscriber(channel, sub.get());
+  if (last) worker_.channel_unused(channel);
   if (!notify_engine) return;
-  Engine &engine = node_.engine();
+  Engine &engine = node().engine();
   if (sub->presence) engine.presence_remove(channel, id_, user_, [](const OpResult &) {});
   if (sub->join_leave && sub->subscribed) {
     gyre_client_info info = info_for(sub.get());
@@ -283,7 +283,7 @@ void Client::cleanup() {
   std::vector<std::string> channels;
   for (const auto &sub : subs_) channels.push_back(sub->channel);
   for (const auto &ch : channels) remove_subscription(ch, true);
-  node_.client_closed(*this);
+  worker_.client_closed(*this);
 }
 
 void Client::disconnect(const Disconnect &d) {

@@ -21,6 +21,7 @@
 namespace gyre {
 
 class Node;
+class Worker;
 
 struct ClientSubscription {
   std::string channel;
@@ -48,7 +49,8 @@ struct ClientSubscription {
 
 class Client {
  public:
-  Client(Node &node, Transport &transport);
+  // Lives on `worker`'s thread and is used only there.
+  Client(Worker &worker, Transport &transport);
   ~Client();
   Client(const Client &) = delete;
   Client &operator=(const Client &) = delete;
@@ -59,9 +61,7 @@ class Client {
   bool connected() const { return state_ == State::Connected; }
   std::string_view transport_name() const { return transport_.name(); }
   int64_t expire_at_ms() const { return expire_at_ms_; }
-  // Position in the Hub's per-user list (kept by the Hub for O(1) removal:
-  // every anonymous client shares one list).
-  size_t hub_user_index = 0;
+  Worker &worker() const { return worker_; }
 
   // From the transport.
   void start();                              // arm the stale timer
@@ -81,7 +81,9 @@ class Client {
   // Disconnects with 3008 when the transport's queue is over
   // client.queue_max_size; false then.
   bool check_queue();
-  void refresh_presence(uint32_t ttl_s);
+  // Refreshes this subscription's presence entry (the worker's periodic
+  // walk over its Hub).
+  void refresh_presence(const ClientSubscription &sub, uint32_t ttl_s);
   template <typename Fn>
   void for_each_subscription(Fn fn) const {
     for (const auto &sub : subs_) fn(*sub);
@@ -145,7 +147,8 @@ class Client {
   bool has_presence_permission(const ChannelOptions &opts, bool subscribed) const;
   bool is_anonymous() const { return user_.empty(); }
 
-  Node &node_;
+  Node &node() const;
+  Worker &worker_;
   Transport &transport_;
   State state_ = State::Connecting;
   bool connect_failed_ = false;

@@ -5,6 +5,7 @@
 #include "client.h"
 #include "log.h"
 #include "node.h"
+#include "worker.h"
 
 namespace gyre {
 
@@ -34,7 +35,7 @@ std::string_view raw_field(const json::Value &params, std::string_view key) {
 }  // namespace
 
 void Client::cmd_connect(const Command &cmd, Done done) {
-  const Config &cfg = node_.config();
+  const Config &cfg = node().config();
   std::string token;
   str_field(cmd.params, "token", token);
   // The SDK's name and version are only logged: not kept per connection.
@@ -58,8 +59,8 @@ void Client::cmd_connect(const Command &cmd, Done done) {
     disconnect(disconnects::kBadRequest);
     return done();
   }
-  id_ = node_.new_client_id();
-  if (!node_.client_connected(*this)) {
+  id_ = node().new_client_id();
+  if (!worker_.client_connected(*this)) {
     connect_failed_ = true;
     disconnect(disconnects::kConnectionLimit);
     return done();
@@ -72,13 +73,13 @@ void Client::cmd_connect(const Command &cmd, Done done) {
 
   std::string result;
   json::Writer w(result);
-  w.begin_object().field("client", id_).field("version", node_.version());
+  w.begin_object().field("client", id_).field("version", node().version());
   if (cfg.ping_interval_ms > 0) {
     w.field_uint("ping", static_cast<uint64_t>(
                              cfg.ping_interval_ms / 1000 > 0 ? cfg.ping_interval_ms / 1000 : 1));
     if (cfg.pong_timeout_ms > 0) w.field_bool("pong", true);
   }
-  if (cfg.connect_include_server_time) w.key("time").int64(node_.loop().now_ms());
+  if (cfg.connect_include_server_time) w.key("time").int64(worker_.loop().now_ms());
   w.end_object();
   reply_result(cmd.id, Method::Connect, result);
   if (state_ != State::Connected) return done();
@@ -89,7 +90,7 @@ void Client::cmd_connect(const Command &cmd, Done done) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     int64_t half = cfg.ping_interval_ms / 2;
     std::uniform_int_distribution<int64_t> dist(half, cfg.ping_interval_ms);
-    timer_.start(node_.loop().wheel(), dist(rng));
+    timer_.start(worker_.loop().wheel(), dist(rng));
   }
   done();
 }
@@ -99,7 +100,7 @@ bool Client::has_history_permission(const ChannelOptions &o, bool subscribed) co
   if (o.allow_history_for_client && (anon_ok || o.allow_history_for_anonymous)) return true;
   if (o.allow_history_for_subscriber && subscribed && (anon_ok || o.allow_history_for_anonymous))
     return true;
-  return node_.config().client_insecure;
+  return node().config().client_insecure;
 }
 
 bool Client::has_presence_permission(const ChannelOptions &o, bool subscribed) const {
@@ -107,7 +108,7 @@ bool Client::has_presence_permission(const ChannelOptions &o, bool subscribed) c
   if (o.allow_presence_for_client && (anon_ok || o.allow_presence_for_anonymous)) return true;
   if (o.allow_presence_for_subscriber && subscribed && (anon_ok || o.allow_presence_for_anonymous))
     return true;
-  return node_.config().client_insecure;
+  return node().config().client_insecure;
 }
 
 bool Client::read_channel(const Command &cmd, std::string &channel) {
@@ -118,7 +119,7 @@ bool Client::read_channel(const Command &cmd, std::string &channel) {
   }
   // Before any name check: channel_regex matching must never see more than
   // channel.max_length bytes.
-  if (static_cast<int64_t>(channel.size()) > node_.config().channel.max_length) {
+  if (static_cast<int64_t>(channel.size()) > node().config().channel.max_length) {
     reply_error(cmd.id, errors::kBadRequest);
     return false;
   }
@@ -126,7 +127,7 @@ bool Client::read_channel(const Command &cmd, std::string &channel) {
 }
 
 const ChannelOptions *Client::resolve_channel(const Command &cmd, const std::string &channel) {
-  const ChannelRules &rules = node_.config().channel;
+  const ChannelRules &rules = node().config().channel;
   const ChannelOptions *opts = rules.resolve(channel);
   if (!opts) {
     reply_error(cmd.id, errors::kUnknownChannel);
@@ -145,7 +146,7 @@ const ChannelOptions *Client::channel_for(const Command &cmd, std::string &chann
 }
 
 void Client::cmd_subscribe(const Command &cmd, Done done) {
-  const Config &cfg = node_.config();
+  const Config &cfg = node().config();
   const ChannelRules &rules = cfg.channel;
   std::string channel, token;
   str_field(cmd.params, "token", token);
@@ -222,11 +223,11 @@ void Client::start_subscription(uint32_t id, const SubscribeRequest &req,
   sub->recoverable = history && (opts.force_recovery || wants.recoverable);
   sub->positioned = history && (sub->recoverable || opts.force_positioning || wants.positioned);
   sub->push_join_leave = opts.join_leave && (opts.force_push_join_leave || wants.join_leave);
-  sub->presence = opts.presence && node_.engine().has_presence();
+  sub->presence = opts.presence && node().engine().has_presence();
   sub->join_leave = opts.join_leave;
   ClientSubscription *raw = sub.get();
   subs_.push_back(std::move(sub));
-  bool first = node_.hub().add_subscriber(req.channel, this, raw);
+  bool first = worker_.hub().add_subscriber(req.channel, this, raw);
   const ChannelOptions *o = &opts;
   auto alive = alive_;
   auto go = [this, alive, id, req, o, raw, data, done]() mutable {
@@ -235,23 +236,23 @@ void Client::start_subscription(uint32_t id, const SubscribeRequest &req,
   };
   if (!first) return go();
   // The channel's first local subscriber: the engine must deliver it first.
-  node_.channel_used(req.channel,
-                     [this, alive, id, channel = req.channel, go, done](bool ok) mutable {
-                       if (!*alive) return done();
-                       if (!ok) {
-                         // go() would touch the removed subscription: finish here instead.
-                         remove_subscription(channel, false);
-                         if (id)
-                           reply_error(id, errors::kInternal);  // server-side ones fail silently
-                         return done();
-                       }
-                       go();
-                     });
+  worker_.channel_used(req.channel,
+                       [this, alive, id, channel = req.channel, go, done](bool ok) mutable {
+                         if (!*alive) return done();
+                         if (!ok) {
+                           // go() would touch the removed subscription: finish here instead.
+                           remove_subscription(channel, false);
+                           if (id)
+                             reply_error(id, errors::kInternal);  // server-side ones fail silently
+                           return done();
+                         }
+                         go();
+                       });
 }
 
 void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
                               ClientSubscription *sub, std::string_view data, Done done) {
-  const Config &cfg = node_.config();
+  const Config &cfg = node().config();
   std::string channel = req.channel;
   auto alive = alive_;
   std::string data_copy(data);
@@ -272,11 +273,11 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
       write(result);
     if (!*alive || state_ != State::Connected) return done();
     sub->subscribed = true;
-    Engine &engine = node_.engine();
+    Engine &engine = node().engine();
     gyre_client_info info = info_for(sub);
     if (sub->presence)
       engine.presence_add(channel, info,
-                          static_cast<uint32_t>(node_.config().presence_ttl_ms / 1000),
+                          static_cast<uint32_t>(node().config().presence_ttl_ms / 1000),
                           [](const OpResult &) {});
     if (sub->join_leave) engine.publish_join(channel, info, [](const OpResult &) {});
     auto buffered = std::move(sub->buffered);
@@ -330,7 +331,7 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
   }
   filter.history_meta_ttl_s = static_cast<uint32_t>(cfg.channel.meta_ttl_ms(opts) / 1000);
   bool was_recovering = req.recover;
-  node_.engine().history(
+  node().engine().history(
       channel, filter,
       [this, alive, id, req, sub, recovering, was_recovering, complete, write_fields,
        wrap](const OpResult &r) {
@@ -395,7 +396,7 @@ void Client::cmd_unsubscribe(const Command &cmd, Done done) {
 }
 
 void Client::cmd_publish(const Command &cmd, Done done) {
-  const Config &cfg = node_.config();
+  const Config &cfg = node().config();
   auto type = cmd.params.get("type").as_int64();
   if (type && *type != 0) {
     // Map publications are not implemented.
@@ -427,23 +428,23 @@ void Client::cmd_publish(const Command &cmd, Done done) {
   preq.info = &info;
   uint32_t id = cmd.id;
   auto alive = alive_;
-  node_.publish(preq, *opts,
-                [this, alive, id, done](const Error *err, const gyre_publish_result *) {
-                  if (*alive) {
-                    if (err)
-                      reply_error(id, *err);
-                    else
-                      reply_result(id, Method::Publish, "{}");
-                  }
-                  done();
-                });
+  node().publish(preq, *opts,
+                 [this, alive, id, done](const Error *err, const gyre_publish_result *) {
+                   if (*alive) {
+                     if (err)
+                       reply_error(id, *err);
+                     else
+                       reply_result(id, Method::Publish, "{}");
+                   }
+                   done();
+                 });
 }
 
 void Client::cmd_presence(const Command &cmd, bool stats, Done done) {
   std::string channel;
   const ChannelOptions *opts = channel_for(cmd, channel);
   if (!opts) return done();
-  if (!opts->presence || !node_.engine().has_presence()) {
+  if (!opts->presence || !node().engine().has_presence()) {
     reply_error(cmd.id, errors::kNotAvailable);
     return done();
   }
@@ -464,13 +465,13 @@ void Client::cmd_presence(const Command &cmd, bool stats, Done done) {
     done();
   };
   if (stats)
-    node_.engine().presence_stats(channel, cb);
+    node().engine().presence_stats(channel, cb);
   else
-    node_.engine().presence_get(channel, cb);
+    node().engine().presence_get(channel, cb);
 }
 
 void Client::cmd_history(const Command &cmd, Done done) {
-  const Config &cfg = node_.config();
+  const Config &cfg = node().config();
   std::string channel;
   const ChannelOptions *opts = channel_for(cmd, channel);
   if (!opts) return done();
@@ -492,16 +493,16 @@ void Client::cmd_history(const Command &cmd, Done done) {
   if (cap > 0 && (hreq.limit < 0 || hreq.limit > cap)) hreq.limit = static_cast<int32_t>(cap);
   uint32_t id = cmd.id;
   auto alive = alive_;
-  node_.history(channel, *opts, hreq,
-                [this, alive, id, done](const Error *err, const std::string &json) {
-                  if (*alive) {
-                    if (err)
-                      reply_error(id, *err);
-                    else
-                      reply_result(id, Method::History, json);
-                  }
-                  done();
-                });
+  node().history(channel, *opts, hreq,
+                 [this, alive, id, done](const Error *err, const std::string &json) {
+                   if (*alive) {
+                     if (err)
+                       reply_error(id, *err);
+                     else
+                       reply_result(id, Method::History, json);
+                   }
+                   done();
+                 });
 }
 
 void Client::cmd_refresh(const Command &cmd, Done done) {
@@ -539,15 +540,15 @@ void Client::cmd_sub_refresh(const Command &cmd, Done done) {
 void Client::server_subscribe(std::string_view channel, std::string_view chan_info,
                               std::string_view data) {
   if (state_ != State::Connected) return;
-  const ChannelOptions *opts = node_.config().channel.resolve(channel);
+  const ChannelOptions *opts = node().config().channel.resolve(channel);
   if (!opts) return;
   if (ClientSubscription *existing = find_sub(channel)) {
     // Already subscribed: update what can change.
     existing->chan_info = std::string(chan_info);
     return;
   }
-  if (node_.config().channel_limit > 0 &&
-      static_cast<int64_t>(subs_.size()) >= node_.config().channel_limit) {
+  if (node().config().channel_limit > 0 &&
+      static_cast<int64_t>(subs_.size()) >= node().config().channel_limit) {
     disconnect(disconnects::kChannelLimit);
     return;
   }

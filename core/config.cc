@@ -309,7 +309,7 @@ const std::vector<Option> &options() {
       OPT_STR("engine.type", engine_type),
       OPT_DUR("engine.redis.presence_ttl", presence_ttl_ms),
       OPT_STR("node.name", node_name),
-      OPT_INT("node.io_threads", io_threads),
+      OPT_INT("node.workers", workers),
       OPT_DUR("shutdown.timeout", shutdown_timeout_ms),
   };
   return opts;
@@ -457,7 +457,8 @@ std::string finish(Config &c) {
   if (c.ping_interval_ms > 0 && c.pong_timeout_ms > 0 && c.pong_timeout_ms >= c.ping_interval_ms)
     return "client.pong_timeout: must be less than client.ping_interval";
   if (c.channel_limit < 0) return "client.channel_limit: must be >= 0";
-  if (c.io_threads < -1 || c.io_threads > 256) return "node.io_threads: must be -1..256";
+  if (c.workers < -1 || c.workers == 0 || c.workers > 256)
+    return "node.workers: must be -1 (one per core) or 1..256";
   if (c.queue_max_size <= 0) return "client.queue_max_size: must be > 0";
   if (c.ws_message_size_limit <= 0) return "websocket.message_size_limit: must be > 0";
   if (c.max_header_size < 1024) return "http_server.max_header_size: must be >= 1024";

@@ -69,7 +69,7 @@ struct Config {
   int64_t presence_ttl_ms = 60000;
   // node
   std::string node_name;
-  int64_t io_threads = -1;  // Gyre: socket-write helpers; -1 = cores - 1
+  int64_t workers = -1;  // Gyre: event-loop threads; -1 = one per core
   // shutdown
   int64_t shutdown_timeout_ms = 30000;
   // plugins (Gyre)

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "io_threads.h"
 #include "log.h"
 
 namespace gyre {
@@ -297,6 +296,7 @@ Connection *ConnectionPool::add(int fd) {
     conns_.push_back(std::move(c));
   }
   ++live_;
+  if (shared_live_) shared_live_->fetch_add(1, std::memory_order_relaxed);
   return raw;
 }
 
@@ -314,18 +314,7 @@ void ConnectionPool::flush_batch(std::vector<Connection *> &batch) {
     c->dirty_ = false;
     todo.push_back(c);
   }
-  if (!io_ || todo.size() < kParallelFlushMin) {
-    for (Connection *c : todo) c->apply(c->write_some());
-    return;
-  }
-  // Helpers write; the loop thread waits, then applies the outcomes (every
-  // libevent call stays on this thread).
-  std::vector<Connection::WriteResult> results(todo.size());
-  size_t chunks = io_->helpers() + 1;
-  io_->run([&](size_t chunk) {
-    for (size_t i = chunk; i < todo.size(); i += chunks) results[i] = todo[i]->write_some();
-  });
-  for (size_t i = 0; i < todo.size(); ++i) todo[i]->apply(results[i]);
+  for (Connection *c : todo) c->apply(c->write_some());
 }
 
 void ConnectionPool::wake() {
@@ -376,6 +365,7 @@ void ConnectionPool::on_flush(evutil_socket_t, short, void *arg) {
     self->conns_[slot].reset();
     self->free_slots_.push_back(slot);
     --self->live_;
+    if (self->shared_live_) self->shared_live_->fetch_sub(1, std::memory_order_relaxed);
   }
   if (!self->dirty_.empty() || !self->dead_.empty() || !self->to_close_.empty())
     event_active(self->flush_ev_, EV_TIMEOUT, 0);

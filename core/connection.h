@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,7 +18,6 @@
 namespace gyre {
 
 class Connection;
-class IoThreads;
 class ConnectionPool;
 
 class ConnectionHandler {
@@ -65,8 +65,7 @@ class Connection {
   // Writes what the socket takes now (loop thread only).
   void flush();
   // flush() in two halves: write_some() touches only the queue and the
-  // socket (safe on an I/O helper while the loop thread waits); apply()
-  // does the libevent and state work on the loop thread.
+  // socket; apply() does the libevent and state work.
   enum class WriteResult { kSkipped, kDrained, kBlocked, kFailed };
   WriteResult write_some();
   void apply(WriteResult r);
@@ -104,15 +103,16 @@ class Connection {
   std::unique_ptr<ConnectionHandler> handler_;
 };
 
-// Owns all connections of a server; batches flushes and reaps closed
+// Owns all connections of one worker; batches flushes and reaps closed
 // connections once no callback can still be using them.
 class ConnectionPool {
  public:
   explicit ConnectionPool(event_base *base);
   ~ConnectionPool();
   event_base *base() const { return base_; }
-  // Helper threads for large flushes (not owned; nullptr = none).
-  void set_io_threads(IoThreads *io) { io_ = io; }
+  // A counter shared by several pools (the node's connection count), kept
+  // in step with size(); not owned.
+  void set_shared_count(std::atomic<size_t> *count) { shared_live_ = count; }
   Connection *add(int fd);
   size_t size() const { return live_; }
   template <typename Fn>
@@ -129,9 +129,7 @@ class ConnectionPool {
   void wake();
   void schedule_flush(Connection *c);
   void flush_batch(std::vector<Connection *> &batch);
-  // Below this many connections to write, helpers cost more than they save.
-  static constexpr size_t kParallelFlushMin = 256;
-  IoThreads *io_ = nullptr;
+  std::atomic<size_t> *shared_live_ = nullptr;
   void schedule_reap(Connection *c);
   void schedule_close(Connection *c);
   // Handlers outlive their connection until the current callbacks are done.

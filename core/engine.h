@@ -1,5 +1,12 @@
 // Engine: the node's view of the loaded engine plugin (broker + presence
 // manager), with C++ callbacks instead of gyre_op handles.
+//
+// The plugin lives on the node's loop thread (worker 0). Every method may be
+// called from any worker's loop thread: a call from another worker is
+// copied, posted to the node loop, and its result deep-copied and posted
+// back, so the callback always runs on the caller's loop with an OpResult
+// whose pointers are valid for the duration of the callback, exactly as for
+// a call made on the node loop itself.
 #pragma once
 
 #include <string>
@@ -11,12 +18,15 @@
 
 namespace gyre {
 
+class Loop;
+
 inline gyre_str to_gstr(std::string_view s) { return gyre_str{s.data(), s.size()}; }
 inline std::string_view to_sv(gyre_str s) { return std::string_view(s.ptr ? s.ptr : "", s.len); }
 
 class Engine {
  public:
-  explicit Engine(Plugin &plugin);
+  // `home` is the loop whose thread the plugin runs on.
+  Engine(Plugin &plugin, Loop &home);
   const std::string &name() const { return plugin_.name(); }
   bool has_presence() const { return ops_->presence_get && ops_->presence_add; }
 
@@ -37,10 +47,19 @@ class Engine {
 
  private:
   // Calls a hook with a fresh op; if the hook refuses the op (or is
-  // missing), completes the callback with that status instead.
+  // missing), completes the callback with that status instead. Home loop
+  // thread only.
   template <typename Hook, typename... Args>
   void call(Hook hook, OpCallback &cb, Args... args);
+  // True on the home loop's thread (or before any loop runs).
+  bool on_home() const;
+  // From another loop: posts start(cb') to the home loop, where cb' copies
+  // the result and posts cb back to the calling loop. `start` must own
+  // copies of everything it passes to the plugin.
+  template <typename Start>
+  void relay(Start &start, OpCallback &cb);
   Plugin &plugin_;
+  Loop &home_;
   const gyre_engine_ops *ops_;
 };
 

@@ -113,7 +113,18 @@ const char *http_status_text(int status) {
   }
 }
 
+HttpResponder HttpResponder::relayed(Loop &origin, HttpResponder inner) {
+  HttpResponder r;
+  r.relay_ = std::make_shared<const std::function<void(HttpResponse)>>(
+      [&origin, inner = std::move(inner)](HttpResponse resp) {
+        // The session is only touched on its own loop's thread.
+        origin.post([inner, resp = std::move(resp)]() mutable { inner.send(std::move(resp)); });
+      });
+  return r;
+}
+
 void HttpResponder::send(HttpResponse resp) const {
+  if (relay_) return (*relay_)(std::move(resp));
   auto s = session_.lock();
   if (!s) return;
   (*s)->respond(std::move(resp));
@@ -121,6 +132,7 @@ void HttpResponder::send(HttpResponse resp) const {
 
 Connection *HttpResponder::take_over(std::string_view handshake,
                                      std::unique_ptr<ConnectionHandler> next) const {
+  if (relay_) return nullptr;
   auto s = session_.lock();
   if (!s) return nullptr;
   HttpSession *session = *s;

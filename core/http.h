@@ -52,6 +52,9 @@ class HttpSession;
 class HttpResponder {
  public:
   HttpResponder() = default;
+  // A responder usable on another loop's thread: send() posts the answer
+  // to `origin`, the loop that owns the connection. take_over() fails on it.
+  static HttpResponder relayed(Loop &origin, HttpResponder inner);
   void send(HttpResponse resp) const;
   // Replaces HTTP on this connection with another protocol handler (e.g.
   // WebSocket after a 101). `handshake` bytes are written first.
@@ -60,6 +63,7 @@ class HttpResponder {
  private:
   friend class HttpSession;
   std::weak_ptr<HttpSession *> session_;
+  std::shared_ptr<const std::function<void(HttpResponse)>> relay_;
 };
 
 using HttpHandler = std::function<void(HttpRequest &, HttpResponder)>;

@@ -18,7 +18,7 @@ bool Hub::add_subscriber(std::string_view channel, Client *client, ClientSubscri
   sub->hub_index = ch.subs.size();
   ch.subs.push_back(Subscriber{client, sub});
   ++ch.live;
-  ++num_subs_;
+  num_subs_.fetch_add(1, std::memory_order_relaxed);
   return first;
 }
 
@@ -29,7 +29,7 @@ bool Hub::remove_subscriber(std::string_view channel, ClientSubscription *sub) {
   size_t i = sub->hub_index;
   if (i >= ch.subs.size() || ch.subs[i].sub != sub) return false;
   --ch.live;
-  --num_subs_;
+  num_subs_.fetch_sub(1, std::memory_order_relaxed);
   if (ch.iterating) {
     // A fan-out is walking this vector: leave a hole, compact afterwards
     // (the entry is erased then if it stays empty).
@@ -66,40 +66,6 @@ size_t Hub::channel_subscribers(std::string_view channel) const {
   return it == channels_.end() ? 0 : it->second.live;
 }
 
-void Hub::add_client(Client *client) {
-  clients_[std::string_view(client->id())] = client;
-  auto &list = users_[client->user()];
-  client->hub_user_index = list.size();
-  list.push_back(client);
-}
-
-void Hub::remove_client(Client *client) {
-  auto it = clients_.find(client->id());
-  if (it == clients_.end() || it->second != client) return;
-  clients_.erase(it);
-  auto u = users_.find(client->user());
-  if (u != users_.end()) {
-    auto &v = u->second;
-    size_t i = client->hub_user_index;
-    if (i < v.size() && v[i] == client) {
-      v[i] = v.back();
-      v[i]->hub_user_index = i;
-      v.pop_back();
-    }
-    if (v.empty()) users_.erase(u);
-  }
-}
-
-Client *Hub::find_client(std::string_view id) const {
-  auto it = clients_.find(id);
-  return it == clients_.end() ? nullptr : it->second;
-}
-
-const std::vector<Client *> *Hub::user_clients(std::string_view user) const {
-  auto it = users_.find(user);
-  return it == users_.end() ? nullptr : &it->second;
-}
-
 template <typename Fn>
 void Hub::walk(std::string_view channel, Fn fn) {
   auto it = channels_.find(channel);
@@ -121,23 +87,13 @@ void Hub::walk(std::string_view channel, Fn fn) {
   }
 }
 
-void Hub::broadcast_publication(std::string_view channel, const gyre_publication &pub,
-                                const gyre_stream_position *position) {
-  if (!channels_.count(channel)) return;
-  // Encoded once; every subscriber's queue shares the same frame.
-  SharedPush push{protocol::pub_push(channel, pub), {}};
-  std::string_view epoch =
-      position
-          ? std::string_view(position->epoch.ptr ? position->epoch.ptr : "", position->epoch.len)
-          : std::string_view();
-  walk(channel, [&](const Subscriber &s) {
-    s.client->deliver_publication(*s.sub, push, pub.offset, epoch);
-  });
+void Hub::broadcast_publication(std::string_view channel, SharedPush &push, uint64_t offset,
+                                std::string_view epoch) {
+  walk(channel,
+       [&](const Subscriber &s) { s.client->deliver_publication(*s.sub, push, offset, epoch); });
 }
 
-void Hub::broadcast_join_leave(std::string_view channel, const gyre_client_info &info, bool join) {
-  if (!channels_.count(channel)) return;
-  SharedPush push{protocol::join_push(channel, info, join), {}};
+void Hub::broadcast_join_leave(std::string_view channel, SharedPush &push) {
   walk(channel, [&](const Subscriber &s) {
     if (s.sub->push_join_leave) s.client->deliver_shared(push);
   });

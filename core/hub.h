@@ -1,8 +1,10 @@
-// Hub: the node's local registry — channel -> subscribed clients, client id
-// -> client, user -> clients — and the local fan-out of publications,
-// joins and leaves. A publication is encoded once per channel.
+// Hub: one worker's channels -> subscribed clients, and the fan-out of
+// publications, joins and leaves to them. Owned by its worker and used only
+// on that worker's thread (no lock). A publication arrives encoded once per
+// node and shares one frame across the worker's subscribers.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,6 +16,7 @@ namespace gyre {
 
 class Client;
 struct ClientSubscription;
+struct SharedPush;
 
 struct StringHash {
   using is_transparent = void;
@@ -28,23 +31,23 @@ class Hub {
   // True when the channel has no local subscriber left.
   bool remove_subscriber(std::string_view channel, ClientSubscription *sub);
 
-  void add_client(Client *client);
-  void remove_client(Client *client);
-  Client *find_client(std::string_view id) const;
-  const std::vector<Client *> *user_clients(std::string_view user) const;
+  bool has_channel(std::string_view channel) const { return channels_.count(channel) != 0; }
+  // Delivers an encoded publication push / join or leave push to the
+  // channel's subscribers.
+  void broadcast_publication(std::string_view channel, SharedPush &push, uint64_t offset,
+                             std::string_view epoch);
+  void broadcast_join_leave(std::string_view channel, SharedPush &push);
+  // Every (client, subscription) pair, e.g. to refresh presence.
   template <typename Fn>
-  void for_each_client(Fn fn) const {
-    for (const auto &[id, c] : clients_) fn(c);
+  void for_each_subscriber(Fn fn) const {
+    for (const auto &[name, ch] : channels_)
+      for (const auto &s : ch.subs)
+        if (s.sub) fn(*s.client, *s.sub);
   }
 
-  void broadcast_publication(std::string_view channel, const gyre_publication &pub,
-                             const gyre_stream_position *position);
-  void broadcast_join_leave(std::string_view channel, const gyre_client_info &info, bool join);
-
-  size_t num_clients() const { return clients_.size(); }
-  size_t num_users() const { return users_.size(); }
   size_t num_channels() const { return channels_.size(); }
-  size_t num_subscriptions() const { return num_subs_; }
+  // Readable from any thread (the server API sums the workers' counts).
+  size_t num_subscriptions() const { return num_subs_.load(std::memory_order_relaxed); }
   // Channels with local subscribers and their counts.
   template <typename Fn>
   void for_each_channel(Fn fn) const {
@@ -70,10 +73,7 @@ class Hub {
   template <typename Fn>
   void walk(std::string_view channel, Fn fn);
   std::unordered_map<std::string, Channel, StringHash, std::equal_to<>> channels_;
-  // Keyed by a view of Client::id(), which lives as long as the entry.
-  std::unordered_map<std::string_view, Client *, StringHash> clients_;
-  std::unordered_map<std::string, std::vector<Client *>, StringHash, std::equal_to<>> users_;
-  size_t num_subs_ = 0;
+  std::atomic<size_t> num_subs_ = 0;
 };
 
 }  // namespace gyre

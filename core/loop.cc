@@ -45,7 +45,18 @@ int64_t Loop::mono_ms() const {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-void Loop::run() { event_base_dispatch(base_); }
+namespace {
+thread_local Loop *tl_current = nullptr;
+}
+
+Loop *Loop::current() { return tl_current; }
+
+void Loop::run() {
+  Loop *outer = tl_current;
+  tl_current = this;
+  event_base_dispatch(base_);
+  tl_current = outer;
+}
 
 void Loop::stop() {
   {
@@ -56,11 +67,16 @@ void Loop::stop() {
 }
 
 bool Loop::post(std::function<void()> fn) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return false;
+    // Only the first post after a drain writes the pipe: a fan-out posting
+    // to a worker many times per turn costs one wakeup, not one per post.
+    wake = posted_.empty();
     posted_.push_back(std::move(fn));
   }
+  if (!wake) return true;
   char c = 1;
   // A full pipe already guarantees a wakeup; ignore EAGAIN.
   ssize_t r = write(wake_fds_[1], &c, 1);

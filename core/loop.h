@@ -29,10 +29,17 @@ class Loop {
   // Monotonic ms for deadlines.
   int64_t mono_ms() const;
 
+  // Runs the loop on the calling thread, which becomes this loop's thread
+  // (see current()).
   void run();
   void stop();
+  // The loop whose run() is executing on this thread; nullptr on a thread
+  // that runs none (e.g. the main thread before Node::run).
+  static Loop *current();
 
-  // Thread-safe: run fn on the loop thread soon. False once stopping.
+  // Thread-safe: run fn on the loop thread soon, after what was posted
+  // before it from the same thread (FIFO per poster). False once stopping;
+  // fn is then destroyed on the calling thread without running.
   bool post(std::function<void()> fn);
 
  private:

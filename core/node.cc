@@ -31,10 +31,6 @@ namespace gyre {
 
 namespace {
 
-// An HTTP peer with this many unread response bytes is not read further
-// until they drain (pipelined requests must not queue answers forever).
-constexpr size_t kHttpReadLimit = 256 * 1024;
-
 // Random bytes from the kernel CSPRNG, fetched 4 KiB at a time: one
 // getrandom() per 256 client ids instead of one per connection.
 void random_bytes(unsigned char *out, size_t n) {
@@ -89,53 +85,31 @@ std::string default_plugin_dir() {
 
 }  // namespace
 
-Node::Node(Config config)
-    : config_(std::move(config)),
-      uid_(uuid4()),
-      plugins_(loop_, *this),
-      ws_pool_(WebSocketSession::callbacks(), static_cast<uint64_t>(config_.ws_message_size_limit)),
-      pool_(loop_.base()) {
+Node::Node(Config config) : config_(std::move(config)), uid_(uuid4()), plugins_(loop_, *this) {
   name_ = config_.node_name;
   if (name_.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
     name_ = std::string(host) + "_" + std::to_string(config_.port);
   }
-  int64_t helpers = config_.io_threads;
-  if (helpers < 0) {
-    unsigned cores = std::thread::hardware_concurrency();
-    helpers = cores > 1 ? cores - 1 : 0;
-  }
-  if (helpers > 0) {
-    io_threads_ = std::make_unique<IoThreads>(static_cast<unsigned>(helpers));
-    pool_.set_io_threads(io_threads_.get());
-  }
   http_limits_.max_header_size = static_cast<size_t>(config_.max_header_size);
   http_limits_.max_body_size = static_cast<size_t>(config_.api_max_request_body_size);
-  http_handler_ = [this](HttpRequest &req, HttpResponder resp) { route(req, std::move(resp)); };
-  defer_ev_ = event_new(
-      loop_.base(), -1, 0,
-      [](evutil_socket_t, short, void *arg) {
-        auto *self = static_cast<Node *>(arg);
-        std::vector<std::function<void()>> work;
-        work.swap(self->deferred_);
-        for (auto &fn : work) fn();
-      },
-      this);
-}
-
-void Node::defer(std::function<void()> fn) {
-  deferred_.push_back(std::move(fn));
-  if (!event_pending(defer_ev_, EV_TIMEOUT, nullptr)) event_active(defer_ev_, EV_TIMEOUT, 0);
+  int64_t n = config_.workers;
+  if (n <= 0) n = std::max(1u, std::thread::hardware_concurrency());
+  for (int64_t i = 0; i < n; ++i)
+    workers_.push_back(
+        std::make_unique<Worker>(*this, static_cast<size_t>(i), i == 0 ? &loop_ : nullptr));
 }
 
 Node::~Node() {
   if (accept_ev_) event_free(accept_ev_);
-  if (defer_ev_) event_free(defer_ev_);
   if (sigint_ev_) event_free(sigint_ev_);
   if (sigterm_ev_) event_free(sigterm_ev_);
   if (listen_fd_ >= 0) close(listen_fd_);
-  pool_.close_all_now();
+  // Other workers first: their closing clients still post to this loop.
+  for (size_t i = workers_.size(); i-- > 1;) workers_[i]->stop_and_join();
+  workers_[0]->stop_and_join();
+  workers_.clear();
   api_.reset();
 }
 
@@ -164,7 +138,7 @@ bool Node::load_engine() {
         LOG_ERROR("plugin %s is not an engine", spec.name.c_str());
         return false;
       }
-      engine_ = std::make_unique<Engine>(*p);
+      engine_ = std::make_unique<Engine>(*p, loop_);
     }
   }
   return engine_ != nullptr;
@@ -231,9 +205,7 @@ bool Node::start() {
   event_add(sigint_ev_, nullptr);
   event_add(sigterm_ev_, nullptr);
 
-  housekeeping_timer_.init(loop_, [this] { housekeeping(); });
-  housekeeping_timer_.start_ms(1000, true);
-  last_presence_refresh_ms_ = loop_.mono_ms();
+  for (auto &w : workers_) w->start();
   if (!config_.token_hmac_secret_key.empty() || !config_.token_rsa_public_key.empty() ||
       !config_.token_ecdsa_public_key.empty() || !config_.token_jwks_public_endpoint.empty())
     LOG_WARN(
@@ -241,30 +213,29 @@ bool Node::start() {
         "which this build does not have: connection tokens are rejected (3500)");
   if (config_.api_key.empty() && !config_.api_insecure && !config_.api_disabled)
     LOG_WARN("http_api.key is empty and http_api.insecure is off: every API request gets 401");
-  LOG_INFO("gyre %s node %s listening on %s:%d (engine %s)", version().c_str(), name_.c_str(),
-           config_.address.empty() ? "*" : config_.address.c_str(), bound_port_,
-           engine_->name().c_str());
+  LOG_INFO("gyre %s node %s listening on %s:%d (engine %s), %zu workers", version().c_str(),
+           name_.c_str(), config_.address.empty() ? "*" : config_.address.c_str(), bound_port_,
+           engine_->name().c_str(), workers_.size());
   return true;
 }
 
 void Node::run() { loop_.run(); }
 
 void Node::shutdown() {
-  if (shutting_down_) return;
+  if (shutting_down()) return;
   shutting_down_ = true;
   if (accept_ev_) event_del(accept_ev_);
-  std::vector<Client *> clients;
-  hub_.for_each_client([&](Client *c) { clients.push_back(c); });
-  for (Client *c : clients) c->disconnect(disconnects::kShutdown);
+  bool any = registry_.num_clients() > 0;
+  on_every_worker([](Worker &w) { w.disconnect_all(disconnects::kShutdown); }, [] {});
   // Give close frames a moment to reach the peers, bounded by
   // shutdown.timeout.
   int64_t grace = std::min<int64_t>(config_.shutdown_timeout_ms, 1000);
   shutdown_timer_.init(loop_, [this] {
-    pool_.close_all_now();
-    housekeeping_timer_.stop();
+    for (size_t i = workers_.size(); i-- > 1;) workers_[i]->stop_and_join();
+    workers_[0]->stop_and_join();
     loop_.stop();
   });
-  shutdown_timer_.start_ms(clients.empty() ? 0 : grace);
+  shutdown_timer_.start_ms(any ? grace : 0);
 }
 
 void Node::on_accept(evutil_socket_t, short, void *arg) {
@@ -282,7 +253,7 @@ void Node::accept_ready() {
         if (now - last_emfile_log_ms_ >= 10000) {  // one line per 10 s, not per retry
           last_emfile_log_ms_ = now;
           LOG_WARN("accept: out of file descriptors (%zu connections); retrying every 100 ms",
-                   pool_.size());
+                   connection_count_.load(std::memory_order_relaxed));
         }
         event_del(accept_ev_);
         accept_pause_timer_.start_ms(100);
@@ -290,7 +261,8 @@ void Node::accept_ready() {
       return;
     }
     if (config_.connection_limit > 0 &&
-        static_cast<int64_t>(pool_.size()) >= config_.connection_limit) {
+        static_cast<int64_t>(connection_count_.load(std::memory_order_relaxed)) >=
+            config_.connection_limit) {
       static const char k503[] =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       ssize_t w = write(fd, k503, sizeof k503 - 1);
@@ -298,9 +270,24 @@ void Node::accept_ready() {
       close(fd);
       continue;
     }
-    Connection *c = pool_.add(fd);
-    c->set_read_limit(kHttpReadLimit);
-    c->set_handler(std::make_unique<HttpSession>(loop_, *c, http_limits_, http_handler_));
+    // Round-robin: connections spread evenly, and consecutive ones (a
+    // test's two clients) land on different workers.
+    Worker &w = *workers_[next_worker_];
+    next_worker_ = (next_worker_ + 1) % workers_.size();
+    if (w.is_home()) {
+      w.adopt(fd);
+    } else {
+      // Counted now, so the limit above sees connections still in flight.
+      connection_count_.fetch_add(1, std::memory_order_relaxed);
+      bool posted = w.loop().post([this, &w, fd] {
+        connection_count_.fetch_sub(1, std::memory_order_relaxed);
+        w.adopt(fd);
+      });
+      if (!posted) {
+        connection_count_.fetch_sub(1, std::memory_order_relaxed);
+        close(fd);
+      }
+    }
   }
 }
 
@@ -308,10 +295,10 @@ bool Node::origin_allowed(std::string_view origin, std::string_view host) const 
   return check_origin(config_.allowed_origins, origin, host);
 }
 
-void Node::route(HttpRequest &req, HttpResponder resp) {
+void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
   const std::string &path = req.path;
   if (!config_.ws_disabled && path == config_.ws_prefix) {
-    if (shutting_down_) return resp.send(HttpResponse::empty(503));
+    if (shutting_down()) return resp.send(HttpResponse::empty(503));
     if (req.method != "GET") return resp.send(HttpResponse::text(405, "Method Not Allowed"));
     std::string_view origin = req.header("origin");
     if (!origin.empty() && !origin_allowed(origin, req.header("host"))) {
@@ -319,41 +306,52 @@ void Node::route(HttpRequest &req, HttpResponder resp) {
                origin.data());
       return resp.send(HttpResponse::text(403, "Forbidden"));
     }
-    return WebSocketSession::upgrade(*this, req, resp);
+    return WebSocketSession::upgrade(worker, req, resp);
   }
   if (config_.health_enabled && path == "/health") return resp.send(HttpResponse::json("{}"));
-  if (!config_.api_disabled && api_ && api_->handles(path))
-    return api_->handle(req, std::move(resp));
+  if (!config_.api_disabled && api_ && api_->handles(path)) {
+    if (worker.is_home()) return api_->handle(req, std::move(resp));
+    // The API runs on the node loop (engine, registry, routes); the answer
+    // travels back to the worker that owns the connection.
+    auto moved = std::make_shared<HttpRequest>(std::move(req));
+    HttpResponder back = HttpResponder::relayed(worker.loop(), std::move(resp));
+    loop_.post([this, moved, back] { api_->handle(*moved, back); });
+    return;
+  }
   resp.send(HttpResponse::text(404, "404 page not found"));
 }
 
-bool Node::client_connected(Client &c) {
-  if (config_.user_connection_limit > 0 && !c.user().empty()) {
-    const auto *v = hub_.user_clients(c.user());
-    if (v && static_cast<int64_t>(v->size()) >= config_.user_connection_limit) return false;
+void Node::on_every_worker(std::function<void(Worker &)> fn, std::function<void()> done) {
+  auto left = std::make_shared<size_t>(workers_.size());
+  auto finish_one = [left, done] {
+    if (--*left == 0) done();
+  };
+  for (auto &w : workers_) {
+    if (w->is_home()) {
+      fn(*w);
+      finish_one();
+      continue;
+    }
+    Worker *wp = w.get();
+    bool posted = wp->loop().post([this, wp, fn, finish_one] {
+      fn(*wp);
+      if (!loop_.post(finish_one)) return;
+    });
+    if (!posted) finish_one();
   }
-  hub_.add_client(&c);
-  return true;
 }
 
-void Node::client_closed(Client &c) {
-  hub_.remove_client(&c);
-  expiring_.erase(&c);
-}
-
-void Node::track_expiry(Client &c) {
-  if (c.expire_at_ms() > 0)
-    expiring_.insert(&c);
-  else
-    expiring_.erase(&c);
-}
-
-void Node::channel_used(const std::string &channel, std::function<void(bool)> cb) {
+void Node::channel_used(const std::string &channel, Worker &worker, std::function<void(bool)> cb) {
+  auto &workers = routes_[channel];
+  bool was_empty = workers.empty();
+  if (std::find(workers.begin(), workers.end(), worker.index()) == workers.end())
+    workers.push_back(worker.index());
   auto it = subscribing_.find(channel);
   if (it != subscribing_.end()) {
     it->second.push_back(std::move(cb));
     return;
   }
+  if (!was_empty) return cb(true);
   subscribing_[channel].push_back(std::move(cb));
   engine_->subscribe(channel, [this, channel](const OpResult &r) {
     auto waiters = std::move(subscribing_[channel]);
@@ -365,7 +363,13 @@ void Node::channel_used(const std::string &channel, std::function<void(bool)> cb
   });
 }
 
-void Node::channel_unused(const std::string &channel) {
+void Node::channel_unused(const std::string &channel, Worker &worker) {
+  auto it = routes_.find(channel);
+  if (it == routes_.end()) return;
+  auto &workers = it->second;
+  workers.erase(std::remove(workers.begin(), workers.end(), worker.index()), workers.end());
+  if (!workers.empty()) return;
+  routes_.erase(it);
   engine_->unsubscribe(channel, [](const OpResult &) {});
 }
 
@@ -379,7 +383,8 @@ void Node::publish(const PublishRequest &req, const ChannelOptions &opts, Publis
   pub.info = req.info;
   pub.tags = tags.data();
   pub.num_tags = tags.size();
-  pub.time_ms = loop_.now_ms();
+  Loop *here = Loop::current();
+  pub.time_ms = (here ? *here : loop_).now_ms();
   gyre_publish_options po{};
   po.size = sizeof po;
   if (opts.history_enabled() && !req.skip_history) {
@@ -481,32 +486,54 @@ std::string Node::presence_stats_json(const OpResult &r) {
   return out;
 }
 
+template <typename Deliver>
+void Node::fan_out(std::string_view channel, std::string json, Deliver deliver) {
+  auto it = routes_.find(channel);
+  if (it == routes_.end()) return;
+  Worker *home = nullptr;
+  // Other workers first, so they work while this loop delivers its own.
+  for (size_t index : it->second) {
+    Worker *w = workers_[index].get();
+    if (w->is_home()) {
+      home = w;
+      continue;
+    }
+    w->loop().post([w, ch = std::string(channel), json, deliver] {
+      SharedPush push{json, {}};
+      deliver(*w, ch, push);
+    });
+  }
+  if (home) {
+    SharedPush push{std::move(json), {}};
+    deliver(*home, channel, push);
+  }
+}
+
 void Node::handle_publication(std::string_view channel, const gyre_publication &pub,
                               const gyre_stream_position *position, const gyre_publication *) {
-  hub_.broadcast_publication(channel, pub, position);
+  if (!routes_.count(channel)) return;
+  std::string epoch(position ? to_sv(position->epoch) : std::string_view());
+  uint64_t offset = pub.offset;
+  fan_out(channel, protocol::pub_push(channel, pub),
+          [offset, epoch](Worker &w, std::string_view ch, SharedPush &push) {
+            w.hub().broadcast_publication(ch, push, offset, epoch);
+          });
 }
 
 void Node::handle_join(std::string_view channel, const gyre_client_info &info) {
-  hub_.broadcast_join_leave(channel, info, true);
+  if (!routes_.count(channel)) return;
+  fan_out(channel, protocol::join_push(channel, info, true),
+          [](Worker &w, std::string_view ch, SharedPush &push) {
+            w.hub().broadcast_join_leave(ch, push);
+          });
 }
 
 void Node::handle_leave(std::string_view channel, const gyre_client_info &info) {
-  hub_.broadcast_join_leave(channel, info, false);
-}
-
-void Node::housekeeping() {
-  int64_t now = loop_.now_ms();
-  std::vector<Client *> expired;
-  for (Client *c : expiring_)
-    if (c->expire_at_ms() <= now) expired.push_back(c);
-  for (Client *c : expired) c->disconnect(disconnects::kExpired);
-  int64_t mono = loop_.mono_ms();
-  if (config_.presence_update_interval_ms > 0 &&
-      mono - last_presence_refresh_ms_ >= config_.presence_update_interval_ms) {
-    last_presence_refresh_ms_ = mono;
-    uint32_t ttl = static_cast<uint32_t>(config_.presence_ttl_ms / 1000);
-    hub_.for_each_client([&](Client *c) { c->refresh_presence(ttl); });
-  }
+  if (!routes_.count(channel)) return;
+  fan_out(channel, protocol::join_push(channel, info, false),
+          [](Worker &w, std::string_view ch, SharedPush &push) {
+            w.hub().broadcast_join_leave(ch, push);
+          });
 }
 
 }  // namespace gyre

@@ -1,8 +1,16 @@
-// Node: one Gyre server process. Wires the loop, the HTTP server, the engine
-// plugin, the Hub and the clients together, and offers the operations the
-// client protocol and the server API share (publish, history, presence).
+// Node: one Gyre server process. Owns the node loop (the main thread) with
+// the engine plugin, the server API, the listener and the signals, and the
+// workers that own the connections (worker 0 shares the node loop). Offers
+// the operations the client protocol and the server API share (publish,
+// history, presence), and routes engine events to the workers whose clients
+// subscribe to the channel.
+//
+// Threads: everything here runs on the node loop unless its comment says
+// otherwise; config(), registry(), engine(), publish() and history() may be
+// used from any worker (the engine relays, see engine.h).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,12 +23,11 @@
 #include "connection.h"
 #include "engine.h"
 #include "http.h"
-#include "hub.h"
-#include "io_threads.h"
 #include "json.h"
 #include "loop.h"
 #include "plugin_host.h"
-#include "ws_context_pool.h"
+#include "registry.h"
+#include "worker.h"
 
 namespace gyre {
 
@@ -61,30 +68,35 @@ class Node : public EngineEventHandler {
 
   const Config &config() const { return config_; }
   Loop &loop() { return loop_; }
-  Hub &hub() { return hub_; }
   Engine &engine() { return *engine_; }
-  WsContextPool &ws_pool() { return ws_pool_; }
+  ClientRegistry &registry() { return registry_; }
+  const HttpLimits &http_limits() const { return http_limits_; }
+  // Open connections on all workers (any thread).
+  std::atomic<size_t> &connection_count() { return connection_count_; }
   const std::string &uid() const { return uid_; }
   const std::string &name() const { return name_; }
   std::string version() const;
   int64_t started_at_ms() const { return started_at_ms_; }
   int bound_port() const { return bound_port_; }
-  bool shutting_down() const { return shutting_down_; }
+  // Any thread.
+  bool shutting_down() const { return shutting_down_.load(std::memory_order_relaxed); }
+  // Any thread.
   std::string new_client_id();
-  // Runs fn after the current callback, in this loop iteration. Used for
-  // work that must not run inside an engine event (no re-entry into the
-  // engine from handle_publication).
-  void defer(std::function<void()> fn);
 
-  // Client registry.
-  bool client_connected(Client &c);
-  void client_closed(Client &c);
-  // Call after a client's expire_at changed (only those with one are
-  // checked by the housekeeping timer).
-  void track_expiry(Client &c);
-  // First local subscriber of a channel arrived / last one left.
-  void channel_used(const std::string &channel, std::function<void(bool ok)> cb);
-  void channel_unused(const std::string &channel);
+  size_t num_workers() const { return workers_.size(); }
+  // Its hub and loop belong to its thread; see Worker.
+  Worker &worker(size_t i) { return *workers_[i]; }
+  // Runs fn(worker) on every worker's thread, then done() on the node loop.
+  void on_every_worker(std::function<void(Worker &)> fn, std::function<void()> done);
+  // Channels with a subscriber on any worker.
+  size_t num_channels() const { return routes_.size(); }
+
+  // Called on a worker's thread for each HTTP request it reads.
+  void route(Worker &worker, HttpRequest &req, HttpResponder resp);
+  // A worker's first local subscriber of a channel arrived / last one left
+  // (the node subscribes the engine while any worker has one).
+  void channel_used(const std::string &channel, Worker &worker, std::function<void(bool ok)> cb);
+  void channel_unused(const std::string &channel, Worker &worker);
 
   // Operations shared by the client protocol and the server API.
   using PublishCallback = std::function<void(const Error *, const gyre_publish_result *)>;
@@ -108,10 +120,11 @@ class Node : public EngineEventHandler {
  private:
   static void on_accept(evutil_socket_t fd, short, void *arg);
   void accept_ready();
-  void route(HttpRequest &req, HttpResponder resp);
   bool load_engine();
   bool origin_allowed(std::string_view origin, std::string_view host) const;
-  void housekeeping();
+  // The workers subscribed to a channel, for one encoded push.
+  template <typename Deliver>
+  void fan_out(std::string_view channel, std::string json, Deliver deliver);
 
   Config config_;
   Loop loop_;
@@ -120,27 +133,23 @@ class Node : public EngineEventHandler {
   int64_t started_at_ms_ = 0;
   PluginHost plugins_;
   std::unique_ptr<Engine> engine_;
-  Hub hub_;
-  WsContextPool ws_pool_;
-  std::unique_ptr<IoThreads> io_threads_;  // outlives pool_ (declared first)
-  ConnectionPool pool_;
+  ClientRegistry registry_;
+  std::atomic<size_t> connection_count_ = 0;
   HttpLimits http_limits_;
-  HttpHandler http_handler_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  size_t next_worker_ = 0;
   std::unique_ptr<ServerApi> api_;
   int listen_fd_ = -1;
   int bound_port_ = 0;
   event *accept_ev_ = nullptr;
-  Timer housekeeping_timer_;
   Timer accept_pause_timer_;
   int64_t last_emfile_log_ms_ = -1000000;
-  int64_t last_presence_refresh_ms_ = 0;
-  std::unordered_set<Client *> expiring_;
-  bool shutting_down_ = false;
-  event *defer_ev_ = nullptr;
-  std::vector<std::function<void()>> deferred_;
+  std::atomic<bool> shutting_down_ = false;
   event *sigint_ev_ = nullptr;
   event *sigterm_ev_ = nullptr;
   Timer shutdown_timer_;
+  // Channel -> indexes of the workers with local subscribers.
+  std::unordered_map<std::string, std::vector<size_t>, StringHash, std::equal_to<>> routes_;
   // Channels whose engine subscription is in flight, with waiters.
   std::unordered_map<std::string, std::vector<std::function<void(bool)>>> subscribing_;
 };

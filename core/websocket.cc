@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "node.h"
+#include "worker.h"
 
 namespace gyre {
 
@@ -58,7 +59,7 @@ bool valid_key(std::string_view key) {
 
 }  // namespace
 
-void WebSocketSession::upgrade(Node &node, HttpRequest &req, HttpResponder &resp) {
+void WebSocketSession::upgrade(Worker &worker, HttpRequest &req, HttpResponder &resp) {
   if (!req.upgrade || !header_has_token(req.header("upgrade"), "websocket") ||
       !header_has_token(req.header("connection"), "upgrade")) {
     return resp.send(HttpResponse::text(400, "Bad Request"));
@@ -90,7 +91,7 @@ void WebSocketSession::upgrade(Node &node, HttpRequest &req, HttpResponder &resp
       accept_key(key) + "\r\n";
   if (!chosen.empty()) handshake += "Sec-WebSocket-Protocol: " + chosen + "\r\n";
   handshake += "\r\n";
-  auto session = std::make_unique<WebSocketSession>(node);
+  auto session = std::make_unique<WebSocketSession>(worker);
   WebSocketSession *raw = session.get();
   Connection *conn = resp.take_over(handshake, std::move(session));
   if (!conn) return;
@@ -111,18 +112,18 @@ const wslay_event_callbacks &WebSocketSession::callbacks() {
   return cb;
 }
 
-WebSocketSession::WebSocketSession(Node &node) : node_(node) {
-  client_ = std::make_shared<Client>(node, *this);
+WebSocketSession::WebSocketSession(Worker &worker) : worker_(worker) {
+  client_ = std::make_shared<Client>(worker, *this);
 }
 
 WebSocketSession::~WebSocketSession() {
   // A context still lent here has unknown state (closing, mid-message).
-  if (wc_) node_.ws_pool().discard(wc_);
+  if (wc_) worker_.ws_pool().discard(wc_);
 }
 
 bool WebSocketSession::lease() {
   if (wc_) return true;
-  wc_ = node_.ws_pool().acquire(this);
+  wc_ = worker_.ws_pool().acquire(this);
   return wc_ != nullptr;
 }
 
@@ -130,7 +131,7 @@ void WebSocketSession::give_back() {
   if (!wc_ || closing_ || fragmented_ || !wslay_event_want_read(wc_->ctx) ||
       wslay_event_want_write(wc_->ctx))
     return;
-  node_.ws_pool().release(wc_);
+  worker_.ws_pool().release(wc_);
   wc_ = nullptr;
 }
 
@@ -189,7 +190,7 @@ void WebSocketSession::on_data(Connection &conn) {
     in.clear();
     return;
   }
-  uint64_t limit = static_cast<uint64_t>(node_.config().ws_message_size_limit);
+  uint64_t limit = static_cast<uint64_t>(worker_.node().config().ws_message_size_limit);
   // wslay only ever sees whole frames, so its context is idle afterwards.
   FrameScan scan = scan_frames(in.data(), in.size(), fragmented_, limit);
   if (scan.complete == 0) return;

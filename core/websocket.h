@@ -16,15 +16,15 @@
 
 namespace gyre {
 
-class Node;
+class Worker;
 
 class WebSocketSession : public ConnectionHandler, public Transport {
  public:
   // Validates the upgrade request; answers it with 101 and takes over the
   // connection, or with an HTTP error.
-  static void upgrade(Node &node, HttpRequest &req, HttpResponder &resp);
+  static void upgrade(Worker &worker, HttpRequest &req, HttpResponder &resp);
 
-  explicit WebSocketSession(Node &node);
+  explicit WebSocketSession(Worker &worker);
   // The wslay callbacks; `user` is the WsContext lent to a session.
   static const wslay_event_callbacks &callbacks();
   ~WebSocketSession() override;
@@ -54,9 +54,9 @@ class WebSocketSession : public ConnectionHandler, public Transport {
   bool lease();
   void give_back();
 
-  Node &node_;
+  Worker &worker_;
   Connection *conn_ = nullptr;
-  WsContext *wc_ = nullptr;  // lent by the node's pool, usually only briefly
+  WsContext *wc_ = nullptr;  // lent by the worker's pool, usually only briefly
   std::shared_ptr<Client> client_;
   size_t feed_pos_ = 0;  // wslay reads input()[feed_pos_, feed_end_)
   size_t feed_end_ = 0;

@@ -20,13 +20,20 @@
  *     where it is and is set to NULL.
  *
  * THREADING
- *   Every hook a plugin implements is called on the host's loop thread, and
- *   every host API function must be called from the loop thread, except the
- *   ones whose comment says "thread-safe" (only `post`). A plugin that uses
- *   threads of its own brings results back to the loop with `post`.
- *   The host's own I/O helper threads (node.io_threads) only write queued
- *   bytes to sockets while the loop thread waits; they never call a plugin
- *   and never run at the same time as a hook.
+ *   The host runs several event loops, one per thread ("workers",
+ *   node.workers, one per core by default). Connections and clients are
+ *   spread over the workers; the first worker's loop, on the main thread,
+ *   is "the loop" of this header: it alone talks to plugins. Every hook a
+ *   plugin implements is called on that loop's thread, never concurrently
+ *   with another hook of the same plugin, and every host API function must
+ *   be called from it, except the ones whose comment says "thread-safe"
+ *   (only `post`). A plugin that uses threads of its own brings results back
+ *   to the loop with `post`.
+ *   Requests from clients on other workers reach an engine as ordinary hook
+ *   calls on the loop thread (the host copies their arguments across), and
+ *   the host copies completions and events before handing them to other
+ *   workers: a plugin never sees a worker thread, and what it passes to a
+ *   completion or event call needs to live only for that call.
  *
  * OWNERSHIP
  *   - gyre_str values are borrowed views: valid only for the duration of the

@@ -1,0 +1,140 @@
+#include "worker.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "client.h"
+#include "log.h"
+#include "node.h"
+#include "registry.h"
+#include "websocket.h"
+
+namespace gyre {
+
+namespace {
+// An HTTP peer with this many unread response bytes is not read further
+// until they drain (pipelined requests must not queue answers forever).
+constexpr size_t kHttpReadLimit = 256 * 1024;
+}  // namespace
+
+Worker::Worker(Node &node, size_t index, Loop *shared_loop)
+    : node_(node),
+      index_(index),
+      own_loop_(shared_loop ? nullptr : std::make_unique<Loop>()),
+      loop_(shared_loop ? shared_loop : own_loop_.get()),
+      ws_pool_(WebSocketSession::callbacks(),
+               static_cast<uint64_t>(node.config().ws_message_size_limit)),
+      pool_(loop_->base()) {
+  pool_.set_shared_count(&node.connection_count());
+  http_handler_ = [this](HttpRequest &req, HttpResponder resp) {
+    node_.route(*this, req, std::move(resp));
+  };
+  defer_ev_ = event_new(
+      loop_->base(), -1, 0,
+      [](evutil_socket_t, short, void *arg) {
+        auto *self = static_cast<Worker *>(arg);
+        std::vector<std::function<void()>> work;
+        work.swap(self->deferred_);
+        for (auto &fn : work) fn();
+      },
+      this);
+  housekeeping_timer_.init(*loop_, [this] { housekeeping(); });
+  housekeeping_timer_.start_ms(1000, true);
+  last_presence_refresh_ms_ = loop_->mono_ms();
+}
+
+Worker::~Worker() {
+  if (thread_.joinable()) stop_and_join();
+  housekeeping_timer_.stop();
+  pool_.close_all_now();
+  if (defer_ev_) event_free(defer_ev_);
+}
+
+void Worker::start() {
+  if (is_home() || thread_.joinable()) return;
+  // Signals belong to the node's loop: the worker thread blocks them all.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  thread_ = std::thread([this] { loop_->run(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void Worker::stop_and_join() {
+  if (is_home()) {
+    pool_.close_all_now();
+    return;
+  }
+  if (!thread_.joinable()) return;
+  bool posted = loop_->post([this] {
+    pool_.close_all_now();
+    housekeeping_timer_.stop();
+    loop_->stop();
+  });
+  if (!posted) loop_->stop();
+  thread_.join();
+}
+
+void Worker::adopt(int fd) {
+  Connection *c = pool_.add(fd);
+  c->set_read_limit(kHttpReadLimit);
+  c->set_handler(std::make_unique<HttpSession>(*loop_, *c, node_.http_limits(), http_handler_));
+}
+
+void Worker::defer(std::function<void()> fn) {
+  deferred_.push_back(std::move(fn));
+  if (!event_pending(defer_ev_, EV_TIMEOUT, nullptr)) event_active(defer_ev_, EV_TIMEOUT, 0);
+}
+
+bool Worker::client_connected(Client &c) {
+  return node_.registry().add(&c, node_.config().user_connection_limit);
+}
+
+void Worker::client_closed(Client &c) {
+  node_.registry().remove(&c);
+  expiring_.erase(&c);
+}
+
+void Worker::track_expiry(Client &c) {
+  if (c.expire_at_ms() > 0)
+    expiring_.insert(&c);
+  else
+    expiring_.erase(&c);
+}
+
+void Worker::channel_used(const std::string &channel, std::function<void(bool)> cb) {
+  if (is_home()) return node_.channel_used(channel, *this, std::move(cb));
+  node_.loop().post([this, channel, cb = std::move(cb)]() mutable {
+    node_.channel_used(channel, *this, [this, cb = std::move(cb)](bool ok) mutable {
+      loop_->post([cb = std::move(cb), ok] { cb(ok); });
+    });
+  });
+}
+
+void Worker::channel_unused(const std::string &channel) {
+  if (is_home()) return node_.channel_unused(channel, *this);
+  node_.loop().post([this, channel] { node_.channel_unused(channel, *this); });
+}
+
+void Worker::disconnect_all(const Disconnect &d) {
+  for (Client *c : node_.registry().clients_on(*this)) c->disconnect(d);
+}
+
+void Worker::housekeeping() {
+  int64_t now = loop_->now_ms();
+  std::vector<Client *> expired;
+  for (Client *c : expiring_)
+    if (c->expire_at_ms() <= now) expired.push_back(c);
+  for (Client *c : expired) c->disconnect(disconnects::kExpired);
+  const Config &cfg = node_.config();
+  int64_t mono = loop_->mono_ms();
+  if (cfg.presence_update_interval_ms > 0 &&
+      mono - last_presence_refresh_ms_ >= cfg.presence_update_interval_ms) {
+    last_presence_refresh_ms_ = mono;
+    uint32_t ttl = static_cast<uint32_t>(cfg.presence_ttl_ms / 1000);
+    hub_.for_each_subscriber(
+        [&](Client &c, const ClientSubscription &sub) { c.refresh_presence(sub, ttl); });
+  }
+}
+
+}  // namespace gyre
