@@ -234,11 +234,12 @@ void Client::start_subscription(uint32_t id, const SubscribeRequest &req,
     if (!*alive) return done();
     finish_subscribe(id, req, *o, raw, data, std::move(done));
   };
-  if (!first) return go();
-  // The channel's first local subscriber: the engine must deliver it first.
-  worker_.channel_used(req.channel,
-                       [this, alive, id, channel = req.channel, go, done](bool ok) mutable {
-                         if (!*alive) return done();
+  // The engine must deliver the channel to this worker first: the first
+  // local subscriber asks for it, later ones wait while that is in flight.
+  worker_.channel_used(req.channel, first,
+                       [this, alive, id, channel = req.channel, raw, go, done](bool ok) mutable {
+                         // The subscription may be gone meanwhile (API unsubscribe).
+                         if (!*alive || find_sub(channel) != raw) return done();
                          if (!ok) {
                            // go() would touch the removed subscription: finish here instead.
                            remove_subscription(channel, false);

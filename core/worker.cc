@@ -102,12 +102,30 @@ void Worker::track_expiry(Client &c) {
     expiring_.erase(&c);
 }
 
-void Worker::channel_used(const std::string &channel, std::function<void(bool)> cb) {
-  if (is_home()) return node_.channel_used(channel, *this, std::move(cb));
-  node_.loop().post([this, channel, cb = std::move(cb)]() mutable {
-    node_.channel_used(channel, *this, [this, cb = std::move(cb)](bool ok) mutable {
-      loop_->post([cb = std::move(cb), ok] { cb(ok); });
-    });
+void Worker::channel_used(const std::string &channel, bool first, std::function<void(bool)> cb) {
+  auto it = joining_.find(channel);
+  if (!first) {
+    if (it == joining_.end()) return cb(true);
+    it->second.waiters.push_back(std::move(cb));
+    return;
+  }
+  // A first subscriber asks even while an earlier request is in flight: the
+  // Hub emptied meanwhile, and the node may have dropped this worker's
+  // route. Answers come back in order; the last one settles every waiter.
+  Joining &j = joining_[channel];
+  ++j.in_flight;
+  j.waiters.push_back(std::move(cb));
+  auto answer = [this, channel](bool ok) {
+    auto found = joining_.find(channel);
+    if (found == joining_.end() || --found->second.in_flight > 0) return;
+    auto waiters = std::move(found->second.waiters);
+    joining_.erase(found);
+    for (auto &w : waiters) w(ok);
+  };
+  if (is_home()) return node_.channel_used(channel, *this, answer);
+  node_.loop().post([this, channel, answer] {
+    node_.channel_used(channel, *this,
+                       [this, answer](bool ok) { loop_->post([answer, ok] { answer(ok); }); });
   });
 }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -65,9 +66,12 @@ class Worker {
   // Call after a client's expire_at changed (only those with one are
   // checked by the housekeeping timer).
   void track_expiry(Client &c);
-  // First local subscriber of a channel arrived (cb(ok) once the engine
-  // delivers it to this worker) / last one left.
-  void channel_used(const std::string &channel, std::function<void(bool ok)> cb);
+  // A local subscriber of a channel arrived (`first`: the Hub had none).
+  // cb(ok) once the engine delivers the channel to this worker: at once
+  // when it already does, after the node's answer for the first subscriber
+  // and for those arriving while that is in flight.
+  void channel_used(const std::string &channel, bool first, std::function<void(bool ok)> cb);
+  // The last local subscriber left.
   void channel_unused(const std::string &channel);
 
   // Worker thread: disconnect every client (shutdown).
@@ -87,6 +91,13 @@ class Worker {
   Timer housekeeping_timer_;
   int64_t last_presence_refresh_ms_ = 0;
   std::unordered_set<Client *> expiring_;
+  // Channels with channel_used requests in flight, and the subscribers
+  // waiting for the last one's answer.
+  struct Joining {
+    int in_flight = 0;
+    std::vector<std::function<void(bool)>> waiters;
+  };
+  std::unordered_map<std::string, Joining> joining_;
   event *defer_ev_ = nullptr;
   std::vector<std::function<void()>> deferred_;
   std::thread thread_;
