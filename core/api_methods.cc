@@ -326,7 +326,8 @@ void ServerApi::disconnect(const json::Value &p, ApiDone done) {
       reason_out = reason;
     }
   }
-  auto spare = std::make_shared<const std::set<std::string>>(whitelist.begin(), whitelist.end());
+  auto spare = std::make_shared<const std::set<std::string, std::less<>>>(whitelist.begin(),
+                                                                          whitelist.end());
   auto act = [spare, code_out, reason_out](Client &c) {
     if (!spare->count(c.id())) c.disconnect(Disconnect{code_out, reason_out});
   };

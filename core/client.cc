@@ -69,13 +69,16 @@ void Client::handle_frame(std::string_view data) {
     size_t nl = data.find('\n', start);
     std::string_view line =
         data.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-    if (!line.empty() && line != "\r") pending_.emplace_back(line);
+    if (!line.empty() && line != "\r") {
+      if (!pending_) pending_ = std::make_unique<PendingLines>();
+      pending_->lines.emplace_back(line);
+    }
     if (nl == std::string_view::npos) break;
     start = nl + 1;
   }
   // A peer that floods commands faster than they complete is cut off rather
   // than allowed to grow this queue without bound.
-  if (pending_.size() - pending_head_ > 4096) {
+  if (pending_ && pending_->lines.size() - pending_->head > 4096) {
     disconnect(disconnects::kTooManyRequests);
     return;
   }
@@ -86,16 +89,13 @@ void Client::process_next() {
   if (in_process_) return;  // the loop below picks up what was queued
   in_process_ = true;
   auto alive = alive_;
-  while (*alive && state_ != State::Closed && !busy_ && pending_head_ < pending_.size()) {
-    std::string line = std::move(pending_[pending_head_++]);
-    if (pending_head_ == pending_.size()) {
-      pending_.clear();
-      pending_head_ = 0;
-    }
+  while (*alive && state_ != State::Closed && !busy_ && pending_) {
+    std::string line = std::move(pending_->lines[pending_->head++]);
+    if (pending_->head == pending_->lines.size()) pending_.reset();
     json::Document doc;
     protocol::Command cmd;
     if (!doc.parse(line) || !protocol::decode_command(doc.root(), cmd)) {
-      LOG_DEBUG("client %s: malformed command", id_.c_str());
+      LOG_DEBUG("client %.*s: malformed command", static_cast<int>(id_len_), id_);
       disconnect(disconnects::kBadRequest);
       break;
     }
@@ -197,10 +197,11 @@ void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint
   if (state_ != State::Connected || disconnect_pending_ || sub.insufficient) return;
   if (!sub.subscribed) {
     // Held until the subscribe reply is out; bounded like the queue.
-    sub.buffered_bytes += push.json.size();
-    if (sub.buffered_bytes > static_cast<size_t>(node().config().queue_max_size))
+    if (!sub.buffered) sub.buffered = std::make_unique<ClientSubscription::Buffer>();
+    sub.buffered->bytes += push.json.size();
+    if (sub.buffered->bytes > static_cast<size_t>(node().config().queue_max_size))
       return disconnect_later(disconnects::kSlow);
-    sub.buffered.push_back({push.json, offset, std::string(epoch)});
+    sub.buffered->items.push_back({push.json, offset, std::string(epoch)});
     return;
   }
   if (sub.positioned && offset > 0) {
@@ -211,7 +212,7 @@ void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint
       if (sub.server_side) {
         disconnect_later(disconnects::kInsufficientState);
       } else {
-        sub.buffered.clear();
+        sub.buffered.reset();
         sub.insufficient = true;
         auto alive = alive_;
         std::string ch = sub.channel;
@@ -253,7 +254,7 @@ void Client::refresh_presence(const ClientSubscription &sub, uint32_t ttl_s) {
 }
 
 gyre_client_info Client::info_for(const ClientSubscription *sub) const {
-  return gyre_client_info{sizeof(gyre_client_info), to_gstr(user_), to_gstr(id_),
+  return gyre_client_info{sizeof(gyre_client_info), to_gstr(user_), to_gstr(id()),
                           to_gstr(conn_info_),
                           sub ? to_gstr(sub->chan_info) : gyre_str{nullptr, 0}};
 }
@@ -269,7 +270,7 @@ void Client::remove_subscription(const std::string &channel, bool notify_engine)
   if (last) worker_.channel_unused(channel);
   if (!notify_engine) return;
   Engine &engine = node().engine();
-  if (sub->presence) engine.presence_remove(channel, id_, user_, [](const OpResult &) {});
+  if (sub->presence) engine.presence_remove(channel, id(), user_, [](const OpResult &) {});
   if (sub->join_leave && sub->subscribed) {
     gyre_client_info info = info_for(sub.get());
     engine.publish_leave(channel, info, [](const OpResult &) {});
@@ -278,8 +279,7 @@ void Client::remove_subscription(const std::string &channel, bool notify_engine)
 
 void Client::cleanup() {
   timer_.stop();
-  pending_ = {};
-  pending_head_ = 0;
+  pending_.reset();
   std::vector<std::string> channels;
   for (const auto &sub : subs_) channels.push_back(sub->channel);
   for (const auto &ch : channels) remove_subscription(ch, true);
@@ -292,7 +292,7 @@ void Client::disconnect(const Disconnect &d) {
   state_ = State::Closed;
   *alive_ = false;
   if (was_connected || d.code != disconnects::kConnectionClosed.code)
-    LOG_DEBUG("client %s disconnected: %u %.*s", id_.c_str(), d.code,
+    LOG_DEBUG("client %.*s disconnected: %u %.*s", static_cast<int>(id_len_), id_, d.code,
               static_cast<int>(d.reason.size()), d.reason.data());
   cleanup();
   transport_.close(d);

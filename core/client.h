@@ -38,13 +38,17 @@ struct ClientSubscription {
   std::string chan_info;
   size_t hub_index = 0;
   // Publications that arrived while subscribing: released after the reply.
+  // Allocated only when one arrives (most subscriptions never need it).
   struct Buffered {
     std::string json;
     uint64_t offset;
     std::string epoch;
   };
-  std::vector<Buffered> buffered;
-  size_t buffered_bytes = 0;
+  struct Buffer {
+    std::vector<Buffered> items;
+    size_t bytes = 0;
+  };
+  std::unique_ptr<Buffer> buffered;
 };
 
 class Client {
@@ -55,7 +59,7 @@ class Client {
   Client(const Client &) = delete;
   Client &operator=(const Client &) = delete;
 
-  const std::string &id() const { return id_; }
+  std::string_view id() const { return std::string_view(id_, id_len_); }
   const std::string &user() const { return user_; }
   const std::string &conn_info() const { return conn_info_; }
   bool connected() const { return state_ == State::Connected; }
@@ -152,7 +156,9 @@ class Client {
   Transport &transport_;
   State state_ = State::Connecting;
   bool connect_failed_ = false;
-  std::string id_;
+  // A UUID, inline: a heap string would cost 48 more bytes per connection.
+  char id_[36];
+  uint8_t id_len_ = 0;
   std::string user_;
   std::string conn_info_;
   int64_t expire_at_ms_ = 0;  // 0 = never
@@ -160,10 +166,13 @@ class Client {
   // them), and a tree node per subscription costs more than the scan.
   std::vector<std::unique_ptr<ClientSubscription>> subs_;
   ClientSubscription *find_sub(std::string_view channel) const;
-  // Command lines waiting their turn, from pending_head_ on. A vector, not
-  // a deque: an empty std::deque already costs ~600 bytes per connection.
-  std::vector<std::string> pending_;
-  size_t pending_head_ = 0;
+  // Command lines waiting their turn, from head on; allocated while
+  // there are any (an idle connection carries only the pointer).
+  struct PendingLines {
+    std::vector<std::string> lines;
+    size_t head = 0;
+  };
+  std::unique_ptr<PendingLines> pending_;
   bool busy_ = false;
   bool in_process_ = false;
   // Ping/pong/stale share one wheel timer; what it means depends on the state.

@@ -1,5 +1,6 @@
 // The command handlers of Client: connect, subscribe (with positioning and
 // recovery), unsubscribe, publish, presence, history, refresh, sub_refresh.
+#include <cstring>
 #include <random>
 
 #include "client.h"
@@ -59,7 +60,9 @@ void Client::cmd_connect(const Command &cmd, Done done) {
     disconnect(disconnects::kBadRequest);
     return done();
   }
-  id_ = node().new_client_id();
+  std::string new_id = node().new_client_id();
+  id_len_ = static_cast<uint8_t>(std::min(new_id.size(), sizeof id_));
+  std::memcpy(id_, new_id.data(), id_len_);
   if (!worker_.client_connected(*this)) {
     connect_failed_ = true;
     disconnect(disconnects::kConnectionLimit);
@@ -67,13 +70,13 @@ void Client::cmd_connect(const Command &cmd, Done done) {
   }
   state_ = State::Connected;
   timer_.stop();
-  LOG_DEBUG("client %s connected (user \"%s\", %s %s, %.*s)", id_.c_str(), user_.c_str(),
-            client_name.c_str(), client_version.c_str(), static_cast<int>(transport_.name().size()),
-            transport_.name().data());
+  LOG_DEBUG("client %.*s connected (user \"%s\", %s %s, %.*s)", static_cast<int>(id_len_), id_,
+            user_.c_str(), client_name.c_str(), client_version.c_str(),
+            static_cast<int>(transport_.name().size()), transport_.name().data());
 
   std::string result;
   json::Writer w(result);
-  w.begin_object().field("client", id_).field("version", node().version());
+  w.begin_object().field("client", id()).field("version", node().version());
   if (cfg.ping_interval_ms > 0) {
     w.field_uint("ping", static_cast<uint64_t>(
                              cfg.ping_interval_ms / 1000 > 0 ? cfg.ping_interval_ms / 1000 : 1));
@@ -281,7 +284,9 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
                           static_cast<uint32_t>(node().config().presence_ttl_ms / 1000),
                           [](const OpResult &) {});
     if (sub->join_leave) engine.publish_join(channel, info, [](const OpResult &) {});
-    auto buffered = std::move(sub->buffered);
+    std::vector<ClientSubscription::Buffered> buffered;
+    if (sub->buffered) buffered = std::move(sub->buffered->items);
+    sub->buffered.reset();
     for (auto &b : buffered) {
       if (!*alive) break;
       if (sub->positioned && b.offset > 0 && b.offset <= sub->offset) continue;

@@ -457,8 +457,8 @@ std::string finish(Config &c) {
   if (c.ping_interval_ms > 0 && c.pong_timeout_ms > 0 && c.pong_timeout_ms >= c.ping_interval_ms)
     return "client.pong_timeout: must be less than client.ping_interval";
   if (c.channel_limit < 0) return "client.channel_limit: must be >= 0";
-  if (c.workers < -1 || c.workers == 0 || c.workers > 256)
-    return "node.workers: must be -1 (one per core) or 1..256";
+  if (c.workers < -1 || c.workers == 0 || c.workers > kMaxWorkers)
+    return "node.workers: must be -1 (one per core, at most 64) or 1..64";
   if (c.queue_max_size <= 0) return "client.queue_max_size: must be > 0";
   if (c.ws_message_size_limit <= 0) return "websocket.message_size_limit: must be > 0";
   if (c.max_header_size < 1024) return "http_server.max_header_size: must be >= 1024";

@@ -13,6 +13,9 @@
 
 namespace gyre {
 
+// Upper bound of node.workers (the node routes channels with a 64-bit mask).
+inline constexpr int64_t kMaxWorkers = 64;
+
 struct PluginSpec {
   std::string name;
   std::string path;         // empty: <plugins.dir>/<name>.so
@@ -69,7 +72,7 @@ struct Config {
   int64_t presence_ttl_ms = 60000;
   // node
   std::string node_name;
-  int64_t workers = -1;  // Gyre: event-loop threads; -1 = one per core
+  int64_t workers = -1;  // Gyre: event-loop threads; -1 = one per core (at most kMaxWorkers)
   // shutdown
   int64_t shutdown_timeout_ms = 30000;
   // plugins (Gyre)

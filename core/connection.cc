@@ -17,13 +17,13 @@ constexpr int kMaxIov = 64;
 }  // namespace
 
 Connection::Connection(ConnectionPool &pool, int fd) : pool_(pool), fd_(fd) {
-  read_ev_ = event_new(pool.base(), fd, EV_READ | EV_PERSIST, &Connection::on_read, this);
-  event_add(read_ev_, nullptr);
+  event_assign(&read_ev_, pool.base(), fd, EV_READ | EV_PERSIST, &Connection::on_read, this);
+  event_add(&read_ev_, nullptr);
 }
 
 Connection::~Connection() {
   release_queue();
-  if (read_ev_) event_free(read_ev_);
+  event_del(&read_ev_);
   if (write_ev_) event_free(write_ev_);
   if (linger_ev_) event_free(linger_ev_);
   if (fd_ >= 0) ::close(fd_);
@@ -85,7 +85,7 @@ void Connection::mark_dirty() {
 }
 
 void Connection::pause_reading() {
-  if (!reading_paused_ && state_ == State::Open) event_del(read_ev_);
+  if (!reading_paused_ && state_ == State::Open) event_del(&read_ev_);
   reading_paused_ = true;
 }
 
@@ -93,7 +93,7 @@ void Connection::resume_reading() {
   if (!reading_paused_) return;
   reading_paused_ = false;
   if (state_ == State::Open) {
-    event_add(read_ev_, nullptr);
+    event_add(&read_ev_, nullptr);
     // Bytes that arrived while paused may already sit in the buffer.
     if (!in_.empty() && handler_) handler_->on_data(*this);
   }
@@ -223,7 +223,7 @@ void Connection::after_drained() {
   ::shutdown(fd_, SHUT_WR);
   state_ = State::Lingering;
   reading_paused_ = false;
-  event_add(read_ev_, nullptr);
+  event_add(&read_ev_, nullptr);
 }
 
 void Connection::on_linger(evutil_socket_t, short, void *arg) {
@@ -243,7 +243,7 @@ void Connection::close_after_flush(int64_t linger_ms) {
   // Reading goes on (to see the peer close) but input is discarded.
   in_.clear();
   reading_paused_ = false;
-  event_add(read_ev_, nullptr);
+  event_add(&read_ev_, nullptr);
   if (handler_) {
     // The handler is done with this connection; tell it once.
     auto h = std::move(handler_);
@@ -259,7 +259,7 @@ void Connection::close_after_flush(int64_t linger_ms) {
 void Connection::close_now() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
-  event_del(read_ev_);
+  event_del(&read_ev_);
   if (write_ev_) event_del(write_ev_);
   if (linger_ev_) event_del(linger_ev_);
   if (handler_) {

@@ -95,7 +95,7 @@ Node::Node(Config config) : config_(std::move(config)), uid_(uuid4()), plugins_(
   http_limits_.max_header_size = static_cast<size_t>(config_.max_header_size);
   http_limits_.max_body_size = static_cast<size_t>(config_.api_max_request_body_size);
   int64_t n = config_.workers;
-  if (n <= 0) n = std::max(1u, std::thread::hardware_concurrency());
+  if (n <= 0) n = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, kMaxWorkers);
   for (int64_t i = 0; i < n; ++i)
     workers_.push_back(
         std::make_unique<Worker>(*this, static_cast<size_t>(i), i == 0 ? &loop_ : nullptr));
@@ -342,10 +342,9 @@ void Node::on_every_worker(std::function<void(Worker &)> fn, std::function<void(
 }
 
 void Node::channel_used(const std::string &channel, Worker &worker, std::function<void(bool)> cb) {
-  auto &workers = routes_[channel];
-  bool was_empty = workers.empty();
-  if (std::find(workers.begin(), workers.end(), worker.index()) == workers.end())
-    workers.push_back(worker.index());
+  uint64_t &mask = routes_[channel];
+  bool was_empty = mask == 0;
+  mask |= uint64_t{1} << worker.index();
   auto it = subscribing_.find(channel);
   if (it != subscribing_.end()) {
     it->second.push_back(std::move(cb));
@@ -366,9 +365,8 @@ void Node::channel_used(const std::string &channel, Worker &worker, std::functio
 void Node::channel_unused(const std::string &channel, Worker &worker) {
   auto it = routes_.find(channel);
   if (it == routes_.end()) return;
-  auto &workers = it->second;
-  workers.erase(std::remove(workers.begin(), workers.end(), worker.index()), workers.end());
-  if (!workers.empty()) return;
+  it->second &= ~(uint64_t{1} << worker.index());
+  if (it->second) return;
   routes_.erase(it);
   engine_->unsubscribe(channel, [](const OpResult &) {});
 }
@@ -492,8 +490,8 @@ void Node::fan_out(std::string_view channel, std::string json, Deliver deliver) 
   if (it == routes_.end()) return;
   Worker *home = nullptr;
   // Other workers first, so they work while this loop delivers its own.
-  for (size_t index : it->second) {
-    Worker *w = workers_[index].get();
+  for (uint64_t mask = it->second; mask; mask &= mask - 1) {
+    Worker *w = workers_[static_cast<size_t>(__builtin_ctzll(mask))].get();
     if (w->is_home()) {
       home = w;
       continue;

@@ -148,8 +148,10 @@ class Node : public EngineEventHandler {
   event *sigint_ev_ = nullptr;
   event *sigterm_ev_ = nullptr;
   Timer shutdown_timer_;
-  // Channel -> indexes of the workers with local subscribers.
-  std::unordered_map<std::string, std::vector<size_t>, StringHash, std::equal_to<>> routes_;
+  // Channel -> bit i set when worker i has local subscribers (node.workers
+  // is at most 64). A mask, not a list: with one channel per connection this
+  // map costs per connection.
+  std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> routes_;
   // Channels whose engine subscription is in flight, with waiters.
   std::unordered_map<std::string, std::vector<std::function<void(bool)>>> subscribing_;
 };

@@ -10,7 +10,7 @@ bool ClientRegistry::add(Client *client, int64_t user_limit) {
   if (user_limit > 0 && !client->user().empty() && u != users_.end() &&
       static_cast<int64_t>(u->second.size()) >= user_limit)
     return false;
-  auto [it, inserted] = clients_.emplace(std::string_view(client->id()), Entry{client, 0});
+  auto [it, inserted] = clients_.emplace(client->id(), Entry{client, 0});
   if (!inserted) return false;  // ids are random UUIDs: never in practice
   if (u == users_.end())
     u = users_.emplace(client->user(), std::vector<ClientMap::value_type *>{}).first;
@@ -21,7 +21,7 @@ bool ClientRegistry::add(Client *client, int64_t user_limit) {
 
 void ClientRegistry::remove(Client *client) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = clients_.find(std::string_view(client->id()));
+  auto it = clients_.find(client->id());
   if (it == clients_.end() || it->second.client != client) return;
   auto u = users_.find(client->user());
   if (u != users_.end()) {
