@@ -256,6 +256,14 @@ void Connection::close_after_flush(int64_t linger_ms) {
     mark_dirty();
 }
 
+int Connection::release_fd() {
+  if (state_ != State::Open || queued_bytes_ > 0) return -1;
+  int fd = fd_;
+  fd_ = -1;  // close_now() frees the connection, not the socket
+  close_now();
+  return fd;
+}
+
 void Connection::close_now() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;

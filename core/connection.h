@@ -61,6 +61,10 @@ class Connection {
   // the peer to close. Immediate: close now.
   void close_after_flush(int64_t linger_ms);
   void close_now();
+  // Like close_now(), but the socket stays open and is returned, for another
+  // loop to adopt. Only with nothing queued (-1 otherwise, and nothing
+  // changes).
+  int release_fd();
   bool closing() const { return state_ != State::Open; }
 
   // Writes what the socket takes now (loop thread only).

@@ -148,6 +148,11 @@ Connection *HttpResponder::take_over(std::string_view handshake,
   return &conn;
 }
 
+void HttpResponder::move_when_idle(std::function<void(int)> adopt) const {
+  if (relay_) return;
+  if (auto s = session_.lock()) (*s)->move_to_ = std::move(adopt);
+}
+
 HttpSession::HttpSession(Loop &loop, Connection &conn, const HttpLimits &limits,
                          const HttpHandler &handler)
     : loop_(loop),
@@ -360,6 +365,17 @@ void HttpSession::respond(HttpResponse resp) {
   if (!keep) {
     conn_.close_after_flush(2000);
     return;
+  }
+  if (move_to_ && conn_.input().empty()) {
+    // Nothing pipelined behind this request: if the answer goes out now,
+    // the connection can move (pipelined ones stay, answered in order).
+    conn_.flush();
+    int fd = conn_.release_fd();
+    if (fd >= 0) {
+      auto adopt = std::move(move_to_);
+      adopt(fd);
+      return;
+    }
   }
   timer_.start(loop_.wheel(), limits_.idle_timeout_ms);
   // An asynchronous answer: continue with pipelined requests (the answer is

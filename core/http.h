@@ -59,6 +59,10 @@ class HttpResponder {
   // Replaces HTTP on this connection with another protocol handler (e.g.
   // WebSocket after a 101). `handshake` bytes are written first.
   Connection *take_over(std::string_view handshake, std::unique_ptr<ConnectionHandler> next) const;
+  // After this request is answered, if the connection is idle (nothing
+  // unread, nothing unsent), hand its socket to `adopt` instead of reading
+  // on: the server API moves keep-alive API connections to the node loop.
+  void move_when_idle(std::function<void(int fd)> adopt) const;
 
  private:
   friend class HttpSession;
@@ -112,7 +116,8 @@ class HttpSession : public ConnectionHandler {
   bool upgraded_ = false;
   bool in_on_data_ = false;
   bool paused_for_answer_ = false;
-  WheelTimer timer_;  // header/idle deadline (coarse: a wheel, not an event)
+  WheelTimer timer_;                  // header/idle deadline (coarse: a wheel, not an event)
+  std::function<void(int)> move_to_;  // see HttpResponder::move_when_idle
   std::shared_ptr<HttpSession *> self_;
 };
 

@@ -313,12 +313,27 @@ void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
     if (worker.is_home()) return api_->handle(req, std::move(resp));
     // The API runs on the node loop (engine, registry, routes); the answer
     // travels back to the worker that owns the connection.
+    // Keep-alive API clients (backends) send many requests: once this one is
+    // answered, the connection itself moves to the node loop.
+    resp.move_when_idle([this](int fd) { adopt_on_node(fd); });
     auto moved = std::make_shared<HttpRequest>(std::move(req));
     HttpResponder back = HttpResponder::relayed(worker.loop(), std::move(resp));
     loop_.post([this, moved, back] { api_->handle(*moved, back); });
     return;
   }
   resp.send(HttpResponse::text(404, "404 page not found"));
+}
+
+void Node::adopt_on_node(int fd) {
+  connection_count_.fetch_add(1, std::memory_order_relaxed);
+  bool posted = loop_.post([this, fd] {
+    connection_count_.fetch_sub(1, std::memory_order_relaxed);
+    workers_[0]->adopt(fd);
+  });
+  if (!posted) {
+    connection_count_.fetch_sub(1, std::memory_order_relaxed);
+    close(fd);
+  }
 }
 
 void Node::on_every_worker(std::function<void(Worker &)> fn, std::function<void()> done) {

@@ -121,6 +121,8 @@ class Node : public EngineEventHandler {
   static void on_accept(evutil_socket_t fd, short, void *arg);
   void accept_ready();
   bool load_engine();
+  // Any thread: serve this socket on the node loop (worker 0).
+  void adopt_on_node(int fd);
   bool origin_allowed(std::string_view origin, std::string_view host) const;
   // The workers subscribed to a channel, for one encoded push.
   template <typename Deliver>
