@@ -13,7 +13,8 @@
 #   BENCH_SECONDS       seconds of publishing per scenario (10)
 #   BENCH_SCENARIOS     subset of "idle broadcast groups churn"
 #   BENCH_SERVERS       subset of "gyre anchor"
-#   BENCH_ANCHOR_PROCS  GOMAXPROCS for the anchor (1: Gyre runs one thread today)
+#   BENCH_ANCHOR_PROCS  GOMAXPROCS for the anchor (default: the number of cores,
+#                       like Gyre's default node.workers)
 #   BENCH_ANCHOR_SRC    the anchor's folder (../shared/anchors/centrifuge-go)
 #   BENCH_OUT           where latest.json / latest.md go (bench/results)
 #   BENCH_LOADGEN_ARGS  extra gyre-loadgen flags for every run
@@ -28,7 +29,7 @@ SCALE="${BENCH_SCALE:-1}"
 DURATION="${BENCH_SECONDS:-10}"
 SCENARIOS="${BENCH_SCENARIOS:-idle broadcast groups churn}"
 SERVERS="${BENCH_SERVERS:-gyre anchor}"
-ANCHOR_PROCS="${BENCH_ANCHOR_PROCS:-1}"
+ANCHOR_PROCS="${BENCH_ANCHOR_PROCS:-$(nproc)}"
 ANCHOR_SRC="${BENCH_ANCHOR_SRC:-$root/../shared/anchors/centrifuge-go}"
 OUT="${BENCH_OUT:-$here/results}"
 EXTRA_ARGS="${BENCH_LOADGEN_ARGS:-}"
