@@ -149,11 +149,24 @@ ssize_t WebSocketSession::recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, siz
   return static_cast<ssize_t>(n);
 }
 
-ssize_t WebSocketSession::send_cb(wslay_event_context_ptr, const uint8_t *data, size_t len, int,
-                                  void *user) {
-  auto *self = static_cast<WsContext *>(user)->session;
-  // Control frames (pong, close) join the same ordered queue as our frames.
-  self->conn_->send_copy(std::string_view(reinterpret_cast<const char *>(data), len));
+ssize_t WebSocketSession::send_cb(wslay_event_context_ptr, const uint8_t *data, size_t len,
+                                  int flags, void *user) {
+  auto *wc = static_cast<WsContext *>(user);
+  std::string_view bytes(reinterpret_cast<const char *>(data), len);
+  // Control frames (pong, close) join the same ordered queue as our frames,
+  // each as one Frame: drop_unsent() keeps or drops whole Frames, and a
+  // header kept without its payload would swallow the close frame.
+  if (flags & WSLAY_MSG_MORE) {
+    wc->partial.append(bytes);
+    return static_cast<ssize_t>(len);
+  }
+  if (wc->partial.empty()) {
+    wc->session->conn_->send_copy(bytes);
+  } else {
+    wc->partial.append(bytes);
+    wc->session->conn_->send_copy(wc->partial);
+    wc->partial.clear();
+  }
   return static_cast<ssize_t>(len);
 }
 

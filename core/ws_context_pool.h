@@ -12,6 +12,7 @@
 #include <wslay/wslay.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace gyre {
@@ -21,6 +22,9 @@ class WebSocketSession;
 struct WsContext {
   wslay_event_context_ptr ctx = nullptr;
   WebSocketSession *session = nullptr;  // the current borrower
+  // wslay hands over a frame's header and its payload in separate send
+  // callbacks; the header waits here so that the frame is queued as one.
+  std::string partial;
 };
 
 class WsContextPool {
