@@ -19,7 +19,8 @@ class Frame {
     return new (mem) Frame(static_cast<uint32_t>(len));
   }
   static Frame *copy_of(std::string_view bytes);
-  // Atomic: I/O helper threads release written frames concurrently.
+  // Atomic, though today a frame lives on one worker: a few ns per
+  // delivery buy safety for transports that hand frames to other threads.
   void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void unref() {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) std::free(this);
