@@ -1,0 +1,152 @@
+/* Prints the binary layout of sdk/include/gyre/plugin.h: the size of every
+ * record and vtable, the offset of every field, and the value of every
+ * constant. tests/sdk/check_abi_layout.sh compares it with the golden file of
+ * the header's version (sdk/abi/layout-MAJOR.MINOR.txt), so a layout change
+ * without a version bump fails the build's tests. A field added here must be
+ * added to the golden file of a new minor. */
+#include <gyre/plugin.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define SIZE(T) printf("sizeof %s %zu\n", #T, sizeof(T))
+#define FIELD(T, f) printf("offset %s.%s %zu\n", #T, #f, offsetof(T, f))
+#define CONST(c) printf("const %s %lld\n", #c, (long long)(c))
+
+int main(void) {
+  printf("abi %d.%d\n", GYRE_ABI_MAJOR, GYRE_ABI_MINOR);
+  SIZE(gyre_str);
+  FIELD(gyre_str, ptr);
+  FIELD(gyre_str, len);
+
+  SIZE(gyre_client_info);
+  FIELD(gyre_client_info, size);
+  FIELD(gyre_client_info, user);
+  FIELD(gyre_client_info, client);
+  FIELD(gyre_client_info, conn_info);
+  FIELD(gyre_client_info, chan_info);
+
+  SIZE(gyre_tag);
+  FIELD(gyre_tag, key);
+  FIELD(gyre_tag, value);
+
+  SIZE(gyre_publication);
+  FIELD(gyre_publication, size);
+  FIELD(gyre_publication, data);
+  FIELD(gyre_publication, offset);
+  FIELD(gyre_publication, info);
+  FIELD(gyre_publication, tags);
+  FIELD(gyre_publication, num_tags);
+  FIELD(gyre_publication, time_ms);
+
+  SIZE(gyre_stream_position);
+  FIELD(gyre_stream_position, offset);
+  FIELD(gyre_stream_position, epoch);
+
+  SIZE(gyre_publish_options);
+  FIELD(gyre_publish_options, size);
+  FIELD(gyre_publish_options, history_size);
+  FIELD(gyre_publish_options, history_ttl_s);
+  FIELD(gyre_publish_options, history_meta_ttl_s);
+  FIELD(gyre_publish_options, idempotency_key);
+  FIELD(gyre_publish_options, idempotent_result_ttl_s);
+  FIELD(gyre_publish_options, version);
+  FIELD(gyre_publish_options, version_epoch);
+  FIELD(gyre_publish_options, use_delta);
+
+  SIZE(gyre_publish_result);
+  FIELD(gyre_publish_result, size);
+  FIELD(gyre_publish_result, position);
+  FIELD(gyre_publish_result, suppressed);
+
+  SIZE(gyre_history_filter);
+  FIELD(gyre_history_filter, size);
+  FIELD(gyre_history_filter, has_since);
+  FIELD(gyre_history_filter, since_offset);
+  FIELD(gyre_history_filter, limit);
+  FIELD(gyre_history_filter, reverse);
+  FIELD(gyre_history_filter, history_meta_ttl_s);
+
+  SIZE(gyre_config_field);
+  FIELD(gyre_config_field, key);
+  FIELD(gyre_config_field, type);
+  FIELD(gyre_config_field, default_value);
+  FIELD(gyre_config_field, description);
+
+  SIZE(gyre_host_api);
+  FIELD(gyre_host_api, abi_major);
+  FIELD(gyre_host_api, abi_minor);
+  FIELD(gyre_host_api, size);
+  FIELD(gyre_host_api, log);
+  FIELD(gyre_host_api, now_ms);
+  FIELD(gyre_host_api, timer_start);
+  FIELD(gyre_host_api, timer_stop);
+  FIELD(gyre_host_api, watch_start);
+  FIELD(gyre_host_api, watch_update);
+  FIELD(gyre_host_api, watch_stop);
+  FIELD(gyre_host_api, post);
+  FIELD(gyre_host_api, config_get_string);
+  FIELD(gyre_host_api, config_get_int);
+  FIELD(gyre_host_api, config_get_bool);
+  FIELD(gyre_host_api, config_get_duration_ms);
+  FIELD(gyre_host_api, complete);
+  FIELD(gyre_host_api, complete_publish);
+  FIELD(gyre_host_api, complete_history);
+  FIELD(gyre_host_api, complete_presence);
+  FIELD(gyre_host_api, complete_presence_stats);
+  FIELD(gyre_host_api, handle_publication);
+  FIELD(gyre_host_api, handle_join);
+  FIELD(gyre_host_api, handle_leave);
+
+  SIZE(gyre_engine_ops);
+  FIELD(gyre_engine_ops, size);
+  FIELD(gyre_engine_ops, subscribe);
+  FIELD(gyre_engine_ops, unsubscribe);
+  FIELD(gyre_engine_ops, publish);
+  FIELD(gyre_engine_ops, publish_join);
+  FIELD(gyre_engine_ops, publish_leave);
+  FIELD(gyre_engine_ops, history);
+  FIELD(gyre_engine_ops, remove_history);
+  FIELD(gyre_engine_ops, presence_add);
+  FIELD(gyre_engine_ops, presence_remove);
+  FIELD(gyre_engine_ops, presence_get);
+  FIELD(gyre_engine_ops, presence_stats);
+
+  SIZE(gyre_plugin_descriptor);
+  FIELD(gyre_plugin_descriptor, size);
+  FIELD(gyre_plugin_descriptor, abi_major);
+  FIELD(gyre_plugin_descriptor, abi_minor);
+  FIELD(gyre_plugin_descriptor, name);
+  FIELD(gyre_plugin_descriptor, version);
+  FIELD(gyre_plugin_descriptor, description);
+  FIELD(gyre_plugin_descriptor, kinds);
+  FIELD(gyre_plugin_descriptor, config_schema);
+  FIELD(gyre_plugin_descriptor, init);
+  FIELD(gyre_plugin_descriptor, destroy);
+  FIELD(gyre_plugin_descriptor, engine);
+
+  CONST(GYRE_OK);
+  CONST(GYRE_ERR_INVALID);
+  CONST(GYRE_ERR_NOMEM);
+  CONST(GYRE_ERR_UNAVAILABLE);
+  CONST(GYRE_ERR_INTERNAL);
+  CONST(GYRE_ERR_UNRECOVERABLE);
+  CONST(GYRE_ERR_NOT_FOUND);
+  CONST(GYRE_DECLINED);
+  CONST(GYRE_PENDING);
+  CONST(GYRE_LOG_DEBUG);
+  CONST(GYRE_LOG_INFO);
+  CONST(GYRE_LOG_WARN);
+  CONST(GYRE_LOG_ERROR);
+  CONST(GYRE_PLUGIN_ENGINE);
+  CONST(GYRE_SUPPRESS_NONE);
+  CONST(GYRE_SUPPRESS_IDEMPOTENCY);
+  CONST(GYRE_SUPPRESS_VERSION);
+  CONST(GYRE_CONFIG_STRING);
+  CONST(GYRE_CONFIG_INT);
+  CONST(GYRE_CONFIG_BOOL);
+  CONST(GYRE_CONFIG_DURATION_MS);
+  CONST(GYRE_WATCH_READ);
+  CONST(GYRE_WATCH_WRITE);
+  printf("symbol %s\n", GYRE_PLUGIN_ENTRY_SYMBOL);
+  return 0;
+}
