@@ -27,6 +27,7 @@ const char kMainHelp[] =
     "  gyre [serve] [flags]        run the server (default command)\n"
     "  gyre genconfig [-c FILE]    write a minimal config with a random API key\n"
     "  gyre checkconfig [-c] FILE  validate a config file (exit 1 on error)\n"
+    "  gyre plugins [-c FILE]      load and list the plugins a config asks for\n"
     "  gyre version                print the version\n"
     "\n"
     "Serve flags (flags > GYRE_* environment > config file > defaults):\n"
@@ -57,6 +58,14 @@ const char kCheckconfigHelp[] =
     "Loads and validates FILE. Prints nothing and exits 0 when valid; prints the\n"
     "problem (naming the key) and exits 1 otherwise. --strict also fails on\n"
     "unknown keys.\n";
+
+const char kPluginsHelp[] =
+    "Usage: gyre plugins [-c FILE]\n"
+    "Loads the plugins the config asks for (the engine of engine.type, then\n"
+    "plugins.load; same config sources as serve), checks their ABI and their\n"
+    "config sections, runs their init and destroy, and lists each: name,\n"
+    "version, kinds, ABI version, file. Exits 1 with the reason when one fails.\n"
+    "The server is not started.\n";
 
 const char kVersionHelp[] = "Usage: gyre version\nPrints the version.\n";
 
@@ -179,6 +188,69 @@ int cmd_checkconfig(int argc, char **argv) {
   return 0;
 }
 
+// Engine events have nowhere to go while only listing plugins.
+class NoEvents : public EngineEventHandler {
+ public:
+  void handle_publication(std::string_view, const gyre_publication &, const gyre_stream_position *,
+                          const gyre_publication *) override {}
+  void handle_join(std::string_view, const gyre_client_info &) override {}
+  void handle_leave(std::string_view, const gyre_client_info &) override {}
+};
+
+std::string kinds_text(uint32_t kinds) {
+  std::string out;
+  if (kinds & GYRE_PLUGIN_ENGINE) out += "engine";
+  uint32_t unknown = kinds & ~static_cast<uint32_t>(GYRE_PLUGIN_ENGINE);
+  if (unknown) out += (out.empty() ? "" : ",") + std::string("0x") + std::to_string(unknown);
+  return out.empty() ? "-" : out;
+}
+
+int cmd_plugins(int argc, char **argv) {
+  if (wants_help(argc, argv, 2)) {
+    fputs(kPluginsHelp, stdout);
+    return 0;
+  }
+  ConfigFlags flags;
+  bool explicit_path = false;
+  for (int i = 2; i < argc; ++i) {
+    if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+      flags.config_path = argv[++i];
+      explicit_path = true;
+    } else {
+      fprintf(stderr, "plugins: unknown argument %s\n%s", argv[i], kPluginsHelp);
+      return 2;
+    }
+  }
+  Config cfg;
+  ConfigResult r = load_config(flags, explicit_path, cfg);
+  for (const auto &wmsg : r.warnings) fprintf(stderr, "warning: %s\n", wmsg.c_str());
+  if (!r.ok) {
+    fprintf(stderr, "error: %s\n", r.error.c_str());
+    return 1;
+  }
+  set_log_level(LogLevel::Warn);  // plugin init lines would interleave with the list
+  Loop loop;
+  NoEvents events;
+  PluginHost host(loop, events);
+  int status = 0;
+  for (const auto &load : PluginHost::plan(cfg)) {
+    std::string error;
+    Plugin *p = host.load(load.path, load.name, load.config_json, error);
+    if (!p) {
+      fprintf(stderr, "error: %s\n", error.c_str());
+      status = 1;
+      break;
+    }
+    const gyre_plugin_descriptor &d = p->descriptor();
+    printf("%s %s  kinds: %s  ABI %u.%u  %s\n", p->name().c_str(), d.version ? d.version : "?",
+           kinds_text(d.kinds).c_str(), d.abi_major, d.abi_minor, load.path.c_str());
+    if (d.description && *d.description) printf("    %s\n", d.description);
+  }
+  host.shutdown();
+  if (status == 0) printf("host ABI %d.%d: every plugin loads\n", GYRE_ABI_MAJOR, GYRE_ABI_MINOR);
+  return status;
+}
+
 int cmd_serve(int argc, char **argv, int from) {
   if (wants_help(argc, argv, from)) {
     fputs(kMainHelp, stdout);
@@ -272,6 +344,7 @@ int run_cli(int argc, char **argv) {
     if (cmd == "version") return cmd_version(argc, argv);
     if (cmd == "genconfig") return cmd_genconfig(argc, argv);
     if (cmd == "checkconfig") return cmd_checkconfig(argc, argv);
+    if (cmd == "plugins") return cmd_plugins(argc, argv);
     if (cmd == "serve") return cmd_serve(argc, argv, 2);
     if (cmd == "help") {
       fputs(kMainHelp, stdout);

@@ -23,10 +23,6 @@
 #include "version.h"
 #include "websocket.h"
 
-#ifndef GYRE_INSTALL_PLUGIN_DIR
-#define GYRE_INSTALL_PLUGIN_DIR "/usr/local/lib/gyre/plugins"
-#endif
-
 namespace gyre {
 
 namespace {
@@ -71,18 +67,6 @@ std::string uuid4() {
   return s;
 }
 
-std::string default_plugin_dir() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n > 0) {
-    std::string exe(buf, static_cast<size_t>(n));
-    std::string dir = exe.substr(0, exe.rfind('/')) + "/plugins";
-    struct stat st;
-    if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return dir;
-  }
-  return GYRE_INSTALL_PLUGIN_DIR;
-}
-
 }  // namespace
 
 Node::Node(Config config) : config_(std::move(config)), uid_(uuid4()), plugins_(loop_, *this) {
@@ -118,24 +102,17 @@ std::string Node::version() const { return std::string(kGyreVersion); }
 std::string Node::new_client_id() { return uuid4(); }
 
 bool Node::load_engine() {
-  std::string dir = config_.plugins_dir.empty() ? default_plugin_dir() : config_.plugins_dir;
   std::string engine_name = "engine-" + config_.engine_type;
-  bool engine_listed = false;
-  for (const auto &p : config_.plugins)
-    if (p.name == engine_name) engine_listed = true;
-  std::vector<PluginSpec> specs = config_.plugins;
-  if (!engine_listed) specs.insert(specs.begin(), PluginSpec{engine_name, "", "{}"});
-  for (const auto &spec : specs) {
-    std::string path = spec.path.empty() ? dir + "/" + spec.name + ".so" : spec.path;
+  for (const auto &load : PluginHost::plan(config_)) {
     std::string error;
-    Plugin *p = plugins_.load(path, spec.name, spec.config_json, error);
+    Plugin *p = plugins_.load(load.path, load.name, load.config_json, error);
     if (!p) {
       LOG_ERROR("%s", error.c_str());
       return false;
     }
-    if (spec.name == engine_name) {
+    if (load.name == engine_name) {
       if (!p->engine()) {
-        LOG_ERROR("plugin %s is not an engine", spec.name.c_str());
+        LOG_ERROR("plugin %s is not an engine", load.name.c_str());
         return false;
       }
       engine_ = std::make_unique<Engine>(*p, loop_);

@@ -1,6 +1,8 @@
 #include "plugin_host.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -8,6 +10,10 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
+
+#ifndef GYRE_INSTALL_PLUGIN_DIR
+#define GYRE_INSTALL_PLUGIN_DIR "/usr/local/lib/gyre/plugins"
+#endif
 
 struct gyre_host {
   gyre::Plugin *plugin;
@@ -447,6 +453,36 @@ void PluginHost::shutdown() {
     }
     plugins_.pop_back();
   }
+}
+
+namespace {
+
+std::string default_plugin_dir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::string exe(buf, static_cast<size_t>(n));
+    std::string dir = exe.substr(0, exe.rfind('/')) + "/plugins";
+    struct stat st;
+    if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return dir;
+  }
+  return GYRE_INSTALL_PLUGIN_DIR;
+}
+
+}  // namespace
+
+std::vector<PluginLoad> PluginHost::plan(const Config &config) {
+  std::string dir = config.plugins_dir.empty() ? default_plugin_dir() : config.plugins_dir;
+  std::string engine_name = "engine-" + config.engine_type;
+  std::vector<PluginLoad> out;
+  bool engine_listed = false;
+  for (const auto &p : config.plugins)
+    if (p.name == engine_name) engine_listed = true;
+  if (!engine_listed) out.push_back(PluginLoad{engine_name, dir + "/" + engine_name + ".so", "{}"});
+  for (const auto &p : config.plugins)
+    out.push_back(
+        PluginLoad{p.name, p.path.empty() ? dir + "/" + p.name + ".so" : p.path, p.config_json});
+  return out;
 }
 
 }  // namespace gyre

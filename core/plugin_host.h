@@ -14,6 +14,7 @@
 namespace gyre {
 
 class Loop;
+struct Config;
 
 // Receives engine events (the BrokerEventHandler of Centrifuge).
 class EngineEventHandler {
@@ -78,8 +79,21 @@ class Plugin {
   EngineEventHandler *events_ = nullptr;
 };
 
+// One plugin a config asks for, in load order.
+struct PluginLoad {
+  std::string name;
+  std::string path;
+  std::string config_json;
+};
+
 class PluginHost {
  public:
+  // What `config` loads: the engine plugin of engine.type first (unless
+  // plugins.load lists it), then plugins.load in order, with paths resolved
+  // against plugins.dir (default: plugins/ next to the binary, then the
+  // install prefix).
+  static std::vector<PluginLoad> plan(const Config &config);
+
   PluginHost(Loop &loop, EngineEventHandler &events);
   ~PluginHost();
   // Loads and initializes one plugin. config_json is the plugin's settings

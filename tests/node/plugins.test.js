@@ -267,3 +267,39 @@ test('plugin durations: a bare number is accepted (milliseconds per plugin.h), g
   errorLine(neg, '[engine-memory]', /\bsweep_interval\b/, /negative/);
   errorLine(neg, /plugin engine-memory\b/, /init/i, /fail/i);
 });
+
+// `gyre plugins`: the same loading rules, without starting a server.
+async function listPlugins(config) {
+  const { dir, file } = writeTempConfig(config);
+  tempDirs.push(dir);
+  const r = await runGyre(['plugins', '-c', file], { timeoutMs: 5000, cwd: dir });
+  return { ...r, out: `--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}` };
+}
+
+test('gyre plugins lists the engine and the configured plugins with versions, kinds and ABI', async () => {
+  const { major, minor } = abiVersion();
+  const r = await listPlugins(
+    load({ name: 'good-noop', path: plugin('good_noop.so'), config: { greeting: 'x', count: 3 } }),
+  );
+  assert.equal(r.code, 0, r.out);
+  const lines = r.stdout.split('\n').filter((l) => l && !l.startsWith('    '));
+  assert.match(lines[0], new RegExp(`^engine-memory \\S+  kinds: engine  ABI ${major}\\.${minor}  .*engine-memory\\.so$`), r.out);
+  assert.match(lines[1], new RegExp(`^good-noop 0\\.0\\.1  kinds: engine  ABI \\d+\\.\\d+  .*good_noop\\.so$`), r.out);
+  assert.match(r.stdout, new RegExp(`host ABI ${major}\\.${minor}: every plugin loads`), r.out);
+  // init ran (and its log line stays out of the list).
+  assert.doesNotMatch(r.stdout, /greeting=/, r.out);
+});
+
+test('gyre plugins fails with the loader\'s reason: wrong ABI major, bad plugin config', async () => {
+  const { major, minor } = abiVersion();
+  const bad = await listPlugins(load({ name: 'wrong-major', path: plugin('wrong_major.so') }));
+  assert.equal(bad.code, 1, bad.out);
+  assert.match(bad.stderr, new RegExp(`ABI ${major + 1}\\.${minor}.*ABI ${major}\\.${minor}`), bad.out);
+  assert.doesNotMatch(bad.stdout, /every plugin loads/, bad.out);
+  const cfg = await listPlugins(
+    load({ name: 'good-noop', path: plugin('good_noop.so'), config: { nope: 1 } }),
+  );
+  assert.equal(cfg.code, 1, cfg.out);
+  assert.match(cfg.stderr, /good-noop/, cfg.out);
+  assert.match(cfg.stderr, /nope/, cfg.out);
+});
