@@ -241,6 +241,15 @@ int cmd_plugins(int argc, char **argv) {
       status = 1;
       break;
     }
+    if (load.name == "engine-" + cfg.engine_type) {
+      std::string missing = p->engine() ? missing_engine_hooks(*p->engine()) : "every hook";
+      if (!missing.empty()) {
+        fprintf(stderr, "error: plugin %s cannot run as the engine: its engine ops lack %s\n",
+                load.name.c_str(), missing.c_str());
+        status = 1;
+        break;
+      }
+    }
     const gyre_plugin_descriptor &d = p->descriptor();
     printf("%s %s  kinds: %s  ABI %u.%u  %s\n", p->name().c_str(), d.version ? d.version : "?",
            kinds_text(d.kinds).c_str(), d.abi_major, d.abi_minor, load.path.c_str());

@@ -115,6 +115,11 @@ bool Node::load_engine() {
         LOG_ERROR("plugin %s is not an engine", load.name.c_str());
         return false;
       }
+      if (std::string missing = missing_engine_hooks(*p->engine()); !missing.empty()) {
+        LOG_ERROR("plugin %s cannot run as the engine: its engine ops lack %s", load.name.c_str(),
+                  missing.c_str());
+        return false;
+      }
       engine_ = std::make_unique<Engine>(*p, loop_);
     }
   }

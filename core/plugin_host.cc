@@ -471,6 +471,23 @@ std::string default_plugin_dir() {
 
 }  // namespace
 
+std::string missing_engine_hooks(const gyre_engine_ops &ops) {
+  std::string out;
+  auto need = [&](const void *hook, const char *name) {
+    if (hook) return;
+    if (!out.empty()) out += ", ";
+    out += name;
+  };
+  need(reinterpret_cast<const void *>(ops.subscribe), "subscribe");
+  need(reinterpret_cast<const void *>(ops.unsubscribe), "unsubscribe");
+  need(reinterpret_cast<const void *>(ops.publish), "publish");
+  need(reinterpret_cast<const void *>(ops.publish_join), "publish_join");
+  need(reinterpret_cast<const void *>(ops.publish_leave), "publish_leave");
+  need(reinterpret_cast<const void *>(ops.history), "history");
+  need(reinterpret_cast<const void *>(ops.remove_history), "remove_history");
+  return out;
+}
+
 std::vector<PluginLoad> PluginHost::plan(const Config &config) {
   std::string dir = config.plugins_dir.empty() ? default_plugin_dir() : config.plugins_dir;
   std::string engine_name = "engine-" + config.engine_type;

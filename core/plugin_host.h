@@ -79,6 +79,10 @@ class Plugin {
   EngineEventHandler *events_ = nullptr;
 };
 
+// The broker hooks the engine a node runs on must have (the presence hooks
+// are optional), missing ones named comma-separated; empty when complete.
+std::string missing_engine_hooks(const gyre_engine_ops &ops);
+
 // One plugin a config asks for, in load order.
 struct PluginLoad {
   std::string name;

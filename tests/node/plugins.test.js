@@ -44,6 +44,9 @@ const TEST_PLUGINS = [
   'init_fails.so',
   'bad_name.so',
   'engine_missing_ops.so',
+  'engine_missing_publish.so',
+  'newer_minor.so',
+  'short_descriptor.so',
   'good_noop.so',
 ];
 
@@ -302,4 +305,33 @@ test('gyre plugins fails with the loader\'s reason: wrong ABI major, bad plugin 
   assert.equal(cfg.code, 1, cfg.out);
   assert.match(cfg.stderr, /good-noop/, cfg.out);
   assert.match(cfg.stderr, /nope/, cfg.out);
+});
+
+test('a plugin built for a newer minor loads: the host reads the slots it knows and ignores the rest', async (t) => {
+  const { major, minor } = abiVersion();
+  const port = await freePort();
+  const server = await startGyre(
+    { http_server: { port }, log: { level: 'debug' }, ...load({ name: 'newer-minor', path: plugin('newer_minor.so') }) },
+  );
+  t.after(() => server.stop());
+  await server.waitForLog(/loaded plugin newer-minor 0\.0\.1/);
+  assert.match(server.stderr(), new RegExp(`newer-minor init: host ABI ${major}\\.${minor}, host api size \\d+`));
+  const info = await server.api('info', {});
+  assert.equal(info.status, 200, info.text);
+});
+
+test('a descriptor shorter than the host\'s: missing slots read as absent (ENGINE without engine ops is refused)', async () => {
+  const r = await expectStartupFailure(load({ name: 'short-descriptor', path: plugin('short_descriptor.so') }));
+  errorLine(r, 'short-descriptor', 'engine ops');
+});
+
+test('the selected engine lacks a required hook: startup fails naming it', async () => {
+  const r = await expectStartupFailure(
+    load({ name: 'engine-memory', path: plugin('engine_missing_publish.so') }),
+  );
+  const line = errorLine(r, 'engine-memory', 'publish');
+  assert.match(line, /lack .*publish/);
+  const listed = await listPlugins(load({ name: 'engine-memory', path: plugin('engine_missing_publish.so') }));
+  assert.equal(listed.code, 1, listed.out);
+  assert.match(listed.stderr, /engine ops lack .*publish/, listed.out);
 });

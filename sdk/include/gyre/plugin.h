@@ -316,8 +316,11 @@ typedef struct gyre_host_api {
  * exactly once (possibly before returning: the host tolerates that). A hook
  * that returns anything else has not taken it and never completes it.
  * Hooks may call into the host (including handle_publication) before they
- * return. Any hook may be NULL: the host then treats the feature as not
- * available (presence hooks NULL = no presence manager).
+ * return. The plugin a node runs as its engine must fill the broker hooks
+ * (subscribe, unsubscribe, publish, publish_join, publish_leave, history,
+ * remove_history): startup fails naming the missing ones. The presence hooks
+ * may be NULL: the node then has no presence manager (presence requests get
+ * "not available").
  *
  * Broker part:
  *   subscribe / unsubscribe: this node wants / no longer wants events for
