@@ -469,8 +469,15 @@ std::string finish(Config &c) {
     return "websocket.handler_prefix: must start with /";
   if (!c.api_error_mode.empty() && c.api_error_mode != "transport")
     return "http_api.error_mode: must be \"\" or \"transport\"";
-  if (c.engine_type != "memory" && c.engine_type != "redis")
-    return "engine.type: must be \"memory\" or \"redis\"";
+  // memory and redis are Centrifugo's; any other type names a third-party
+  // engine plugin, engine-<type>.so.
+  bool type_ok = !c.engine_type.empty() && c.engine_type.size() <= 64;
+  for (char ch : c.engine_type)
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+      type_ok = false;
+  if (!type_ok)
+    return "engine.type: must be \"memory\", \"redis\" or the name of an engine plugin "
+           "(engine-<type>.so; lower-case letters, digits, - and _)";
   if (c.channel.history_meta_ttl_ms <= 0 || c.channel.history_meta_ttl_ms % 1000)
     return "channel.history_meta_ttl: must be whole seconds > 0";
   const std::string &gf = c.channel.publication_data_format;

@@ -323,7 +323,8 @@ TEST_F(ConfigFileTest, InvalidValuesNameTheKey) {
   EXPECT_ERROR_HAS(load(R"({"client": {"allowed_origins": ["a", 1]}})"), "client.allowed_origins");
   EXPECT_ERROR_HAS(load(R"({"client": {"queue_max_size": 0}})"), "client.queue_max_size");
   EXPECT_ERROR_HAS(load(R"({"client": {"channel_limit": -1}})"), "client.channel_limit");
-  EXPECT_ERROR_HAS(load(R"({"engine": {"type": "nats"}})"), "engine.type");
+  EXPECT_ERROR_HAS(load(R"({"engine": {"type": "../nats"}})"), "engine.type");
+  EXPECT_ERROR_HAS(load(R"({"engine": {"type": "Redis"}})"), "engine.type");
   EXPECT_ERROR_HAS(load(R"({"node": {"workers": 0}})"), "node.workers");
   EXPECT_ERROR_HAS(load(R"({"node": {"workers": 65}})"), "node.workers");
   EXPECT_ERROR_HAS(load(R"({"websocket": {"handler_prefix": "ws"}})"), "websocket.handler_prefix");
