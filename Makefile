@@ -27,7 +27,8 @@ GYRE_EXE   := $(BUILD_DIR)/gyre
 # server does not link it, and the tool builds without it (those cases skipped).
 DEB_PACKAGES := build-essential cmake pkg-config libevent-dev libwslay-dev \
 	libhttp-parser-dev libssl-dev libgtest-dev libhiredis-dev libcjson-dev \
-	libsqlite3-dev redis-server clang-format liburing-dev
+	libsqlite3-dev redis-server clang-format liburing-dev libtsan2
+# libtsan2: tests/tsan builds gyre with ThreadSanitizer (gcc 12's runtime).
 # Installed only when `node` is not on PATH (it may come from outside dpkg).
 NODE_PACKAGES := nodejs npm
 
