@@ -19,6 +19,7 @@ struct gyre_host {
   gyre::Plugin *plugin;
 };
 struct gyre_timer {
+  gyre::Plugin *owner = nullptr;
   event *ev = nullptr;
   gyre_callback_fn cb = nullptr;
   void *arg = nullptr;
@@ -27,6 +28,7 @@ struct gyre_timer {
   bool stopped = false;
 };
 struct gyre_watch {
+  gyre::Plugin *owner = nullptr;
   event *ev = nullptr;
   gyre_watch_fn cb = nullptr;
   void *arg = nullptr;
@@ -56,16 +58,26 @@ struct HostThunks {
     t->firing = false;
     // A one-shot timer's handle dies once its callback returned; so does a
     // repeating one stopped from inside its own callback.
-    if (!t->repeat || t->stopped) {
-      event_free(t->ev);
-      delete t;
-    }
+    if (!t->repeat || t->stopped) free_timer(t);
+  }
+
+  // Every handle is freed here, so the plugin's sets know what is alive.
+  static void free_timer(gyre_timer *t) {
+    t->owner->timers_.erase(t);
+    event_free(t->ev);
+    delete t;
+  }
+  static void free_watch(gyre_watch *w) {
+    w->owner->watches_.erase(w);
+    event_free(w->ev);
+    delete w;
   }
 
   static gyre_timer *timer_start(gyre_host *h, uint64_t delay_ms, bool repeat, gyre_callback_fn cb,
                                  void *arg) {
     auto *t = new (std::nothrow) gyre_timer;
     if (!t) return nullptr;
+    t->owner = &plugin(h);
     t->repeat = repeat;
     t->cb = cb;
     t->arg = arg;
@@ -77,6 +89,7 @@ struct HostThunks {
     struct timeval tv = {static_cast<time_t>(delay_ms / 1000),
                          static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
     event_add(t->ev, &tv);
+    t->owner->timers_.insert(t);
     return t;
   }
 
@@ -87,8 +100,7 @@ struct HostThunks {
       t->stopped = true;
       return;
     }
-    event_free(t->ev);
-    delete t;
+    free_timer(t);
   }
 
   static void on_watch(evutil_socket_t fd, short what, void *arg) {
@@ -106,6 +118,7 @@ struct HostThunks {
   static gyre_watch *watch_start(gyre_host *h, int fd, int events, gyre_watch_fn cb, void *arg) {
     auto *w = new (std::nothrow) gyre_watch;
     if (!w) return nullptr;
+    w->owner = &plugin(h);
     w->cb = cb;
     w->arg = arg;
     w->fd = fd;
@@ -115,6 +128,7 @@ struct HostThunks {
       return nullptr;
     }
     if (events) event_add(w->ev, nullptr);
+    w->owner->watches_.insert(w);
     return w;
   }
 
@@ -126,8 +140,7 @@ struct HostThunks {
 
   static void watch_stop(gyre_host *, gyre_watch *w) {
     if (!w) return;
-    event_free(w->ev);
-    delete w;
+    free_watch(w);
   }
 
   static gyre_status post(gyre_host *h, gyre_callback_fn fn, void *arg) {
@@ -292,7 +305,15 @@ const gyre_host_api &PluginHost::api() {
   return table;
 }
 
-Plugin::~Plugin() = default;
+Plugin::~Plugin() {
+  // A failed init is unwound here, and a destroy that forgot a timer or a
+  // watch is caught: nothing of a plugin may fire once it is gone.
+  if (initialized_ && (!timers_.empty() || !watches_.empty()))
+    LOG_WARN("plugin %s left %zu timers and %zu fd watches after destroy; stopped them",
+             name_.c_str(), timers_.size(), watches_.size());
+  while (!timers_.empty()) HostThunks::free_timer(*timers_.begin());
+  while (!watches_.empty()) HostThunks::free_watch(*watches_.begin());
+}
 
 PluginHost::PluginHost(Loop &loop, EngineEventHandler &events) : loop_(loop), events_(events) {}
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "gyre/plugin.h"
@@ -75,6 +76,9 @@ class Plugin {
   std::map<std::string, std::string> config_;   // key -> JSON text
   std::map<std::string, std::string> strings_;  // stable string values
   std::unique_ptr<gyre_host> host_;
+  // Live timer and watch handles, freed with the plugin (see ~Plugin).
+  std::unordered_set<gyre_timer *> timers_;
+  std::unordered_set<gyre_watch *> watches_;
   Loop *loop_ = nullptr;
   EngineEventHandler *events_ = nullptr;
 };

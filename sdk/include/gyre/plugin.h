@@ -374,9 +374,12 @@ typedef struct gyre_engine_ops {
 /* init: called once on the loop thread after the ABI and config checks.
  *   api and host stay valid until destroy returns. Store your state in
  *   *state. Return GYRE_OK, or an error after logging why: the host then
- *   unwinds (destroy is NOT called) and stops startup.
+ *   unwinds (destroy is NOT called; timers and watches started during init
+ *   are stopped by the host) and stops startup. Free what init allocated
+ *   before returning the error.
  * destroy: called once on the loop thread at shutdown, after the last hook.
- *   Free everything; stop every timer and watch. No op is pending then. */
+ *   Free everything; stop every timer and watch (the host stops any left,
+ *   with a warning naming the plugin). No op is pending then. */
 typedef struct gyre_plugin_descriptor {
   size_t size;
   uint32_t abi_major;                     /* GYRE_ABI_MAJOR the plugin was built with */

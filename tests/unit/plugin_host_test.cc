@@ -1,0 +1,37 @@
+// PluginHost with a real loop: what a plugin armed during a failed init is
+// unwound with it (the test plugin's callbacks abort the process).
+#include "plugin_host.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "loop.h"
+
+namespace {
+
+class NoEvents : public gyre::EngineEventHandler {
+ public:
+  void handle_publication(std::string_view, const gyre_publication &, const gyre_stream_position *,
+                          const gyre_publication *) override {}
+  void handle_join(std::string_view, const gyre_client_info &) override {}
+  void handle_leave(std::string_view, const gyre_client_info &) override {}
+};
+
+TEST(PluginHost, FailedInitLeavesNoTimerOrWatchArmed) {
+  gyre::Loop loop;
+  NoEvents events;
+  gyre::PluginHost host(loop, events);
+  std::string error;
+  gyre::Plugin *p = host.load(GYRE_INIT_FAILS_ARMED_PATH, "init-fails-armed", "{}", error);
+  ASSERT_EQ(p, nullptr);
+  EXPECT_NE(error.find("init-fails-armed"), std::string::npos) << error;
+  EXPECT_NE(error.find("initialize"), std::string::npos) << error;
+  // 50 ms of loop: the plugin's 1 ms timer and its readable pipe would have
+  // fired (and aborted) many times over had they survived.
+  gyre::Timer stop(loop, [&] { loop.stop(); });
+  stop.start_ms(50);
+  loop.run();
+}
+
+}  // namespace
