@@ -188,15 +188,6 @@ int cmd_checkconfig(int argc, char **argv) {
   return 0;
 }
 
-// Engine events have nowhere to go while only listing plugins.
-class NoEvents : public EngineEventHandler {
- public:
-  void handle_publication(std::string_view, const gyre_publication &, const gyre_stream_position *,
-                          const gyre_publication *) override {}
-  void handle_join(std::string_view, const gyre_client_info &) override {}
-  void handle_leave(std::string_view, const gyre_client_info &) override {}
-};
-
 std::string kinds_text(uint32_t kinds) {
   std::string out;
   if (kinds & GYRE_PLUGIN_ENGINE) out += "engine";
@@ -230,25 +221,17 @@ int cmd_plugins(int argc, char **argv) {
   }
   set_log_level(LogLevel::Warn);  // plugin init lines would interleave with the list
   Loop loop;
-  NoEvents events;
+  NoEngineEvents events;
   PluginHost host(loop, events);
   int status = 0;
   for (const auto &load : PluginHost::plan(cfg)) {
     std::string error;
     Plugin *p = host.load(load.path, load.name, load.config_json, error);
-    if (!p) {
+    if (p && load.engine) error = engine_unfit(*p);
+    if (!p || !error.empty()) {
       fprintf(stderr, "error: %s\n", error.c_str());
       status = 1;
       break;
-    }
-    if (load.name == "engine-" + cfg.engine_type) {
-      std::string missing = p->engine() ? missing_engine_hooks(*p->engine()) : "every hook";
-      if (!missing.empty()) {
-        fprintf(stderr, "error: plugin %s cannot run as the engine: its engine ops lack %s\n",
-                load.name.c_str(), missing.c_str());
-        status = 1;
-        break;
-      }
     }
     const gyre_plugin_descriptor &d = p->descriptor();
     printf("%s %s  kinds: %s  ABI %u.%u  %s\n", p->name().c_str(), d.version ? d.version : "?",

@@ -314,15 +314,10 @@ void ConnectionPool::close_all_now() {
 }
 
 void ConnectionPool::flush_batch(std::vector<Connection *> &batch) {
-  // A connection can be listed twice (dirty again after an earlier flush).
-  std::vector<Connection *> todo;
-  todo.reserve(batch.size());
-  for (Connection *c : batch) {
-    if (!c->dirty_) continue;
-    c->dirty_ = false;
-    todo.push_back(c);
-  }
-  for (Connection *c : todo) c->apply(c->write_some());
+  // A connection can be listed twice (dirty again after an earlier flush):
+  // flush() clears the flag, so the second entry is skipped.
+  for (Connection *c : batch)
+    if (c->dirty_) c->flush();
 }
 
 void ConnectionPool::wake() {

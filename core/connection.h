@@ -69,14 +69,14 @@ class Connection {
 
   // Writes what the socket takes now (loop thread only).
   void flush();
+
+ private:
+  friend class ConnectionPool;
   // flush() in two halves: write_some() touches only the queue and the
   // socket; apply() does the libevent and state work.
   enum class WriteResult { kSkipped, kDrained, kBlocked, kFailed };
   WriteResult write_some();
   void apply(WriteResult r);
-
- private:
-  friend class ConnectionPool;
   enum class State { Open, Draining, Lingering, Closed };
   static void on_read(evutil_socket_t, short, void *arg);
   static void on_write(evutil_socket_t, short, void *arg);

@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,9 +89,7 @@ Node::~Node() {
   if (sigint_ev_) event_free(sigint_ev_);
   if (sigterm_ev_) event_free(sigterm_ev_);
   if (listen_fd_ >= 0) close(listen_fd_);
-  // Other workers first: their closing clients still post to this loop.
-  for (size_t i = workers_.size(); i-- > 1;) workers_[i]->stop_and_join();
-  workers_[0]->stop_and_join();
+  stop_workers();
   workers_.clear();
   api_.reset();
 }
@@ -102,26 +99,15 @@ std::string Node::version() const { return std::string(kGyreVersion); }
 std::string Node::new_client_id() { return uuid4(); }
 
 bool Node::load_engine() {
-  std::string engine_name = "engine-" + config_.engine_type;
   for (const auto &load : PluginHost::plan(config_)) {
     std::string error;
     Plugin *p = plugins_.load(load.path, load.name, load.config_json, error);
-    if (!p) {
+    if (p && load.engine) error = engine_unfit(*p);
+    if (!p || !error.empty()) {
       LOG_ERROR("%s", error.c_str());
       return false;
     }
-    if (load.name == engine_name) {
-      if (!p->engine()) {
-        LOG_ERROR("plugin %s is not an engine", load.name.c_str());
-        return false;
-      }
-      if (std::string missing = missing_engine_hooks(*p->engine()); !missing.empty()) {
-        LOG_ERROR("plugin %s cannot run as the engine: its engine ops lack %s", load.name.c_str(),
-                  missing.c_str());
-        return false;
-      }
-      engine_ = std::make_unique<Engine>(*p, loop_);
-    }
+    if (load.engine) engine_ = std::make_unique<Engine>(*p, loop_);
   }
   return engine_ != nullptr;
 }
@@ -203,6 +189,12 @@ bool Node::start() {
 
 void Node::run() { loop_.run(); }
 
+void Node::stop_workers() {
+  // Other workers first: their closing clients still post to this loop.
+  for (size_t i = workers_.size(); i-- > 1;) workers_[i]->stop_and_join();
+  if (!workers_.empty()) workers_[0]->stop_and_join();
+}
+
 void Node::shutdown() {
   if (shutting_down()) return;
   shutting_down_ = true;
@@ -213,8 +205,7 @@ void Node::shutdown() {
   // shutdown.timeout.
   int64_t grace = std::min<int64_t>(config_.shutdown_timeout_ms, 1000);
   shutdown_timer_.init(loop_, [this] {
-    for (size_t i = workers_.size(); i-- > 1;) workers_[i]->stop_and_join();
-    workers_[0]->stop_and_join();
+    stop_workers();
     loop_.stop();
   });
   shutdown_timer_.start_ms(any ? grace : 0);
@@ -256,20 +247,10 @@ void Node::accept_ready() {
     // test's two clients) land on different workers.
     Worker &w = *workers_[next_worker_];
     next_worker_ = (next_worker_ + 1) % workers_.size();
-    if (w.is_home()) {
+    if (w.is_home())
       w.adopt(fd);
-    } else {
-      // Counted now, so the limit above sees connections still in flight.
-      connection_count_.fetch_add(1, std::memory_order_relaxed);
-      bool posted = w.loop().post([this, &w, fd] {
-        connection_count_.fetch_sub(1, std::memory_order_relaxed);
-        w.adopt(fd);
-      });
-      if (!posted) {
-        connection_count_.fetch_sub(1, std::memory_order_relaxed);
-        close(fd);
-      }
-    }
+    else
+      hand_over(w, fd);
   }
 }
 
@@ -297,7 +278,7 @@ void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
     // travels back to the worker that owns the connection.
     // Keep-alive API clients (backends) send many requests: once this one is
     // answered, the connection itself moves to the node loop.
-    resp.move_when_idle([this](int fd) { adopt_on_node(fd); });
+    resp.move_when_idle([this](int fd) { hand_over(*workers_[0], fd); });
     auto moved = std::make_shared<HttpRequest>(std::move(req));
     HttpResponder back = HttpResponder::relayed(worker.loop(), std::move(resp));
     loop_.post([this, moved, back] { api_->handle(*moved, back); });
@@ -306,11 +287,12 @@ void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
   resp.send(HttpResponse::text(404, "404 page not found"));
 }
 
-void Node::adopt_on_node(int fd) {
+void Node::hand_over(Worker &worker, int fd) {
+  // Counted while in flight, so client.connection_limit sees it.
   connection_count_.fetch_add(1, std::memory_order_relaxed);
-  bool posted = loop_.post([this, fd] {
+  bool posted = worker.loop().post([this, &worker, fd] {
     connection_count_.fetch_sub(1, std::memory_order_relaxed);
-    workers_[0]->adopt(fd);
+    worker.adopt(fd);
   });
   if (!posted) {
     connection_count_.fetch_sub(1, std::memory_order_relaxed);
@@ -481,10 +463,11 @@ std::string Node::presence_stats_json(const OpResult &r) {
   return out;
 }
 
-template <typename Deliver>
-void Node::fan_out(std::string_view channel, std::string json, Deliver deliver) {
+template <typename Encode, typename Deliver>
+void Node::fan_out(std::string_view channel, Encode encode, Deliver deliver) {
   auto it = routes_.find(channel);
-  if (it == routes_.end()) return;
+  if (it == routes_.end()) return;  // no local subscriber: nothing to encode
+  std::string json = encode();
   Worker *home = nullptr;
   // Other workers first, so they work while this loop delivers its own.
   for (uint64_t mask = it->second; mask; mask &= mask - 1) {
@@ -506,29 +489,29 @@ void Node::fan_out(std::string_view channel, std::string json, Deliver deliver) 
 
 void Node::handle_publication(std::string_view channel, const gyre_publication &pub,
                               const gyre_stream_position *position, const gyre_publication *) {
-  if (!routes_.count(channel)) return;
-  std::string epoch(position ? to_sv(position->epoch) : std::string_view());
   uint64_t offset = pub.offset;
-  fan_out(channel, protocol::pub_push(channel, pub),
-          [offset, epoch](Worker &w, std::string_view ch, SharedPush &push) {
-            w.hub().broadcast_publication(ch, push, offset, epoch);
-          });
+  fan_out(
+      channel, [&] { return protocol::pub_push(channel, pub); },
+      [offset, epoch = std::string(position ? to_sv(position->epoch) : std::string_view())](
+          Worker &w, std::string_view ch, SharedPush &push) {
+        w.hub().broadcast_publication(ch, push, offset, epoch);
+      });
 }
 
 void Node::handle_join(std::string_view channel, const gyre_client_info &info) {
-  if (!routes_.count(channel)) return;
-  fan_out(channel, protocol::join_push(channel, info, true),
-          [](Worker &w, std::string_view ch, SharedPush &push) {
-            w.hub().broadcast_join_leave(ch, push);
-          });
+  fan_out_join_leave(channel, info, true);
 }
 
 void Node::handle_leave(std::string_view channel, const gyre_client_info &info) {
-  if (!routes_.count(channel)) return;
-  fan_out(channel, protocol::join_push(channel, info, false),
-          [](Worker &w, std::string_view ch, SharedPush &push) {
-            w.hub().broadcast_join_leave(ch, push);
-          });
+  fan_out_join_leave(channel, info, false);
+}
+
+void Node::fan_out_join_leave(std::string_view channel, const gyre_client_info &info, bool join) {
+  fan_out(
+      channel, [&] { return protocol::join_push(channel, info, join); },
+      [](Worker &w, std::string_view ch, SharedPush &push) {
+        w.hub().broadcast_join_leave(ch, push);
+      });
 }
 
 }  // namespace gyre

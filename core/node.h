@@ -121,12 +121,16 @@ class Node : public EngineEventHandler {
   static void on_accept(evutil_socket_t fd, short, void *arg);
   void accept_ready();
   bool load_engine();
-  // Any thread: serve this socket on the node loop (worker 0).
-  void adopt_on_node(int fd);
+  // Any thread: serve this socket on `worker`, through its loop's queue.
+  void hand_over(Worker &worker, int fd);
   bool origin_allowed(std::string_view origin, std::string_view host) const;
-  // The workers subscribed to a channel, for one encoded push.
-  template <typename Deliver>
-  void fan_out(std::string_view channel, std::string json, Deliver deliver);
+  // Encodes a push once (only if some worker has subscribers to the
+  // channel) and delivers it on each such worker.
+  template <typename Encode, typename Deliver>
+  void fan_out(std::string_view channel, Encode encode, Deliver deliver);
+  void fan_out_join_leave(std::string_view channel, const gyre_client_info &info, bool join);
+  // Stops and joins every worker (worker 0 last).
+  void stop_workers();
 
   Config config_;
   Loop loop_;

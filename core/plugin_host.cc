@@ -492,21 +492,24 @@ std::string default_plugin_dir() {
 
 }  // namespace
 
-std::string missing_engine_hooks(const gyre_engine_ops &ops) {
-  std::string out;
+std::string engine_unfit(const Plugin &plugin) {
+  const gyre_engine_ops *ops = plugin.engine();
+  if (!ops) return "plugin " + plugin.name() + " is not an engine";
+  std::string missing;
   auto need = [&](const void *hook, const char *name) {
     if (hook) return;
-    if (!out.empty()) out += ", ";
-    out += name;
+    if (!missing.empty()) missing += ", ";
+    missing += name;
   };
-  need(reinterpret_cast<const void *>(ops.subscribe), "subscribe");
-  need(reinterpret_cast<const void *>(ops.unsubscribe), "unsubscribe");
-  need(reinterpret_cast<const void *>(ops.publish), "publish");
-  need(reinterpret_cast<const void *>(ops.publish_join), "publish_join");
-  need(reinterpret_cast<const void *>(ops.publish_leave), "publish_leave");
-  need(reinterpret_cast<const void *>(ops.history), "history");
-  need(reinterpret_cast<const void *>(ops.remove_history), "remove_history");
-  return out;
+  need(reinterpret_cast<const void *>(ops->subscribe), "subscribe");
+  need(reinterpret_cast<const void *>(ops->unsubscribe), "unsubscribe");
+  need(reinterpret_cast<const void *>(ops->publish), "publish");
+  need(reinterpret_cast<const void *>(ops->publish_join), "publish_join");
+  need(reinterpret_cast<const void *>(ops->publish_leave), "publish_leave");
+  need(reinterpret_cast<const void *>(ops->history), "history");
+  need(reinterpret_cast<const void *>(ops->remove_history), "remove_history");
+  if (missing.empty()) return {};
+  return "plugin " + plugin.name() + " cannot run as the engine: its engine ops lack " + missing;
 }
 
 std::vector<PluginLoad> PluginHost::plan(const Config &config) {
@@ -516,10 +519,11 @@ std::vector<PluginLoad> PluginHost::plan(const Config &config) {
   bool engine_listed = false;
   for (const auto &p : config.plugins)
     if (p.name == engine_name) engine_listed = true;
-  if (!engine_listed) out.push_back(PluginLoad{engine_name, dir + "/" + engine_name + ".so", "{}"});
+  if (!engine_listed)
+    out.push_back(PluginLoad{engine_name, dir + "/" + engine_name + ".so", "{}", true});
   for (const auto &p : config.plugins)
-    out.push_back(
-        PluginLoad{p.name, p.path.empty() ? dir + "/" + p.name + ".so" : p.path, p.config_json});
+    out.push_back(PluginLoad{p.name, p.path.empty() ? dir + "/" + p.name + ".so" : p.path,
+                             p.config_json, p.name == engine_name});
   return out;
 }
 

@@ -28,6 +28,15 @@ class EngineEventHandler {
   virtual void handle_leave(std::string_view channel, const gyre_client_info &info) = 0;
 };
 
+// For hosts without a node (gyre plugins, tests): events go nowhere.
+class NoEngineEvents : public EngineEventHandler {
+ public:
+  void handle_publication(std::string_view, const gyre_publication &, const gyre_stream_position *,
+                          const gyre_publication *) override {}
+  void handle_join(std::string_view, const gyre_client_info &) override {}
+  void handle_leave(std::string_view, const gyre_client_info &) override {}
+};
+
 // What an engine operation completed with. Pointers are borrowed for the
 // duration of the callback.
 struct OpResult {
@@ -83,16 +92,17 @@ class Plugin {
   EngineEventHandler *events_ = nullptr;
 };
 
-// The broker hooks the engine a node runs on must have (the presence hooks
-// are optional), missing ones named comma-separated; empty when complete.
-std::string missing_engine_hooks(const gyre_engine_ops &ops);
-
 // One plugin a config asks for, in load order.
 struct PluginLoad {
   std::string name;
   std::string path;
   std::string config_json;
+  bool engine = false;  // the node's engine (engine-<engine.type>)
 };
+
+// Why `plugin` cannot be the node's engine (not an engine, or a broker hook
+// missing: the presence hooks are optional); empty when it can.
+std::string engine_unfit(const Plugin &plugin);
 
 class PluginHost {
  public:

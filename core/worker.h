@@ -44,7 +44,6 @@ class Worker {
   Loop &loop() { return *loop_; }
   Hub &hub() { return hub_; }
   WsContextPool &ws_pool() { return ws_pool_; }
-  ConnectionPool &pool() { return pool_; }
   // True for the worker on the node's loop.
   bool is_home() const { return own_loop_ == nullptr; }
 

@@ -10,17 +10,9 @@
 
 namespace {
 
-class NoEvents : public gyre::EngineEventHandler {
- public:
-  void handle_publication(std::string_view, const gyre_publication &, const gyre_stream_position *,
-                          const gyre_publication *) override {}
-  void handle_join(std::string_view, const gyre_client_info &) override {}
-  void handle_leave(std::string_view, const gyre_client_info &) override {}
-};
-
 TEST(PluginHost, FailedInitLeavesNoTimerOrWatchArmed) {
   gyre::Loop loop;
-  NoEvents events;
+  gyre::NoEngineEvents events;
   gyre::PluginHost host(loop, events);
   std::string error;
   gyre::Plugin *p = host.load(GYRE_INIT_FAILS_ARMED_PATH, "init-fails-armed", "{}", error);
