@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GYRE_BIN, REPO_ROOT, startGyre } from './lib/server.js';
-import { WebSocket } from './lib/client.js';
+import { waitUntil } from './lib/client.js';
+import { rawSubscriber } from './lib/rawws.js';
 
 const BUILD_DIR = path.dirname(path.resolve(GYRE_BIN));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gyre-sdk-'));
@@ -20,24 +21,6 @@ function run(cmd, args) {
   } catch (e) {
     throw new Error(`${cmd} ${args.join(' ')} failed:\n${e.stdout}\n${e.stderr}`);
   }
-}
-
-function subscriber(wsUrl, channel) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl);
-    const got = [];
-    ws.on('error', reject);
-    ws.on('message', (m) => {
-      for (const line of m.toString().split('\n')) {
-        const msg = JSON.parse(line);
-        if (msg.id === 2) resolve({ ws, got, reply: msg });
-        else if (msg.push?.pub) got.push(msg.push.pub.data);
-      }
-    });
-    ws.on('open', () =>
-      ws.send(`{"connect":{"name":"t"},"id":1}\n{"subscribe":{"channel":"${channel}"},"id":2}`),
-    );
-  });
 }
 
 test('engine-echo built against the installed SDK runs as gyre\'s engine', { timeout: 120_000 }, async (t) => {
@@ -59,15 +42,14 @@ test('engine-echo built against the installed SDK runs as gyre\'s engine', { tim
   });
   t.after(() => server.stop());
   await server.waitForLog(/\[engine-echo\] echo says hi/);
-  const subs = await Promise.all([subscriber(server.wsUrl, 'news'), subscriber(server.wsUrl, 'news')]);
+  const subs = await Promise.all([rawSubscriber(server.wsUrl, 'news'), rawSubscriber(server.wsUrl, 'news')]);
   t.after(() => subs.forEach((s) => s.ws.terminate()));
   for (let n = 1; n <= 3; n++) {
     const r = await server.api('publish', { channel: 'news', data: { n } });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json.result, {}, r.text);
   }
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && subs.some((s) => s.got.length < 3)) await new Promise((r) => setTimeout(r, 20));
+  await waitUntil(() => subs.every((s) => s.got.length >= 3), 5000, 'three publications on both');
   for (const s of subs) assert.deepEqual(s.got, [{ n: 1 }, { n: 2 }, { n: 3 }]);
   // Presence is on for the channel, but the engine has no presence hooks:
   // the node reports presence as not available (108).

@@ -5,32 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGyre } from './lib/server.js';
-import { WebSocket, newCentrifuge, waitFor, collect, waitUntil } from './lib/client.js';
+import { newCentrifuge, waitFor, collect, waitUntil } from './lib/client.js';
+import { rawSubscriber } from './lib/rawws.js';
 
 const TEST_TIMEOUT = 30_000;
-
-function rawSubscriber(wsUrl, channel) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl);
-    const got = [];
-    let ready = false;
-    ws.on('error', reject);
-    ws.on('message', (m) => {
-      for (const line of m.toString().split('\n')) {
-        const msg = JSON.parse(line);
-        if (msg.id === 2) {
-          ready = true;
-          resolve({ ws, got });
-        } else if (ready && msg.push?.pub) {
-          got.push(msg.push.pub.data.n);
-        }
-      }
-    });
-    ws.on('open', () =>
-      ws.send(`{"connect":{"name":"t"},"id":1}\n{"subscribe":{"channel":"${channel}"},"id":2}`),
-    );
-  });
-}
 
 for (const workers of [1, 4]) {
   test(`node.workers=${workers}: 600 subscribers get 30 publications once, in order`, { timeout: TEST_TIMEOUT }, async (t) => {
@@ -48,7 +26,7 @@ for (const workers of [1, 4]) {
     }
     const expected = Array.from({ length: 30 }, (_, k) => k + 1);
     await waitUntil(() => subs.every((s) => s.got.length >= 30), 10000, 'all deliveries');
-    for (const s of subs) assert.deepEqual(s.got, expected);
+    for (const s of subs) assert.deepEqual(s.got.map((d) => d.n), expected);
     const info = await server.api('info', {});
     const node = info.json.result.nodes[0];
     assert.equal(node.num_clients, 600, info.text);

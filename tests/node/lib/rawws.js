@@ -6,6 +6,8 @@
 //   const reply = await ws.nextJson();          // one JSON message (frames may batch lines)
 //   const { code, reason } = await ws.closed;
 //
+//   const { ws, got } = await rawSubscriber(gyre.wsUrl, 'news');  // got: publication data
+//
 //   const tcp = await rawTcp(gyre.port);
 //   tcp.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
 //   const text = await tcp.readUntilClose();
@@ -272,5 +274,31 @@ export function rawTcp(port, host = '127.0.0.1') {
       resolve(conn);
     });
     socket.once('error', reject);
+  });
+}
+
+// Connects and subscribes to `channel` in one frame (as a load generator
+// does). Resolves once subscribed with {ws, got, reply}: `got` collects the
+// data of every publication pushed afterwards, in order.
+export function rawSubscriber(wsUrl, channel) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl);
+    const got = [];
+    let ready = false;
+    ws.on('error', reject);
+    ws.on('message', (m) => {
+      for (const line of m.toString().split('\n')) {
+        const msg = JSON.parse(line);
+        if (msg.id === 2) {
+          ready = true;
+          resolve({ ws, got, reply: msg });
+        } else if (ready && msg.push?.pub) {
+          got.push(msg.push.pub.data);
+        }
+      }
+    });
+    ws.on('open', () =>
+      ws.send(`{"connect":{"name":"t"},"id":1}\n{"subscribe":{"channel":"${channel}"},"id":2}`),
+    );
   });
 }
