@@ -152,23 +152,15 @@ static void peer_fail(const char *what) {
   _exit(2);
 }
 
-static int64_t mono_ns(void) {
+static int64_t clock_ns(clockid_t clock) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t thread_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t process_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+static int64_t mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+static int64_t thread_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
+static int64_t process_ns(void) { return clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
 
 static int64_t rusage_thread_ns(void) {
   struct rusage ru;

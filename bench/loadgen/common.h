@@ -9,6 +9,7 @@
 #ifndef GYRE_LOADGEN_COMMON_H
 #define GYRE_LOADGEN_COMMON_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -125,6 +126,10 @@ static inline uint64_t now_ns(void) {
 void worker_main(const struct config *cfg, struct shared *sh, uint32_t id);
 /* Fixed-size error note in the shared stats: keeps only the first. */
 void note_error(struct wstats *ws, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Formats into buf (len bytes) unless it already holds an error: only the
+ * first one is kept, on one line and safe to embed in the JSON report. */
+void keep_first_error(char *buf, size_t len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* publisher.c: the HTTP publishing side, run in the parent. */
 struct publisher;

@@ -50,13 +50,10 @@ struct publisher {
 
 __attribute__((format(printf, 2, 3))) static void perr(struct publisher *p, const char *fmt, ...) {
   p->errors++;
-  if (p->first_error[0]) return;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(p->first_error, sizeof p->first_error, fmt, ap);
+  keep_first_error(p->first_error, sizeof p->first_error, fmt, ap);
   va_end(ap);
-  for (char *s = p->first_error; *s; s++)
-    if ((unsigned char)*s < 0x20 || *s == '"' || *s == '\\') *s = ' ';
 }
 
 struct publisher *publisher_open(const struct config *cfg, struct shared *sh) {

@@ -83,15 +83,19 @@ static const uint8_t kMask[4] = {0x5a, 0xc3, 0x17, 0x9e};
 #define BUMP(p, v) __atomic_store_n((p), *(p) + (v), __ATOMIC_RELAXED)
 #define SETV(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
+void keep_first_error(char *buf, size_t len, const char *fmt, va_list ap) {
+  if (buf[0]) return;
+  vsnprintf(buf, len, fmt, ap);
+  /* keep it one line, JSON-safe enough for the report */
+  for (char *p = buf; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\') *p = ' ';
+}
+
 void note_error(struct wstats *ws, const char *fmt, ...) {
-  if (ws->first_error[0]) return;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(ws->first_error, sizeof ws->first_error, fmt, ap);
+  keep_first_error(ws->first_error, sizeof ws->first_error, fmt, ap);
   va_end(ap);
-  /* keep it one line, JSON-safe enough for the report */
-  for (char *p = ws->first_error; *p; p++)
-    if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\') *p = ' ';
 }
 
 /* A masked client frame into out (room for len + 14). */
