@@ -551,6 +551,21 @@ static void wait_drained(void) {
   }
 }
 
+/* The end of a send case: its figures, then the peer drains everything
+ * sent before the peer's CPU is read. */
+static void finish_send_case(struct result *r, int64_t ru0, int64_t w0, double cpu,
+                             long long bytes) {
+  r->rusage_ns = (double)(rusage_thread_ns() - ru0);
+  r->wall_s = (double)(mono_ns() - w0) / 1e9;
+  r->cpu_ns = cpu;
+  r->ops = bytes / opt.size;
+  tx_total += bytes;
+  wait_drained();
+  set_cmd(CMD_IDLE);
+  r->peer_ns = (double)atomic_load(&sh->peer_loop_cpu_ns);
+  finish(r);
+}
+
 /* Spend every connection's quick-ACK credit (up to 16 segments acked at
  * once after the handshake, or after an idle period longer than the RTO), so
  * the cases see connections that receive regularly, as in the benchmark. */
@@ -607,15 +622,7 @@ static void case_write_rounds(struct result *r, int peer_cmd, int co, int use_se
     cpu += (double)(thread_ns() - t0 - clock_cost_ns);
     r->syscalls += opt.conns;
   }
-  r->rusage_ns = (double)(rusage_thread_ns() - ru0);
-  r->wall_s = (double)(mono_ns() - w0) / 1e9;
-  r->cpu_ns = cpu;
-  r->ops = bytes / opt.size;
-  tx_total += bytes;
-  wait_drained();
-  set_cmd(CMD_IDLE);
-  r->peer_ns = (double)atomic_load(&sh->peer_loop_cpu_ns);
-  finish(r);
+  finish_send_case(r, ru0, w0, cpu, bytes);
 }
 
 #ifdef GYRE_HAVE_LIBURING
@@ -744,15 +751,7 @@ static void case_uring(struct result *r, int fixed, int peer_cmd) {
     }
     cpu += (double)(thread_ns() - t0 - clock_cost_ns);
   }
-  r->rusage_ns = (double)(rusage_thread_ns() - ru0);
-  r->wall_s = (double)(mono_ns() - w0) / 1e9;
-  r->cpu_ns = cpu;
-  r->ops = bytes / opt.size;
-  tx_total += bytes;
-  wait_drained();
-  set_cmd(CMD_IDLE);
-  r->peer_ns = (double)atomic_load(&sh->peer_loop_cpu_ns);
-  finish(r);
+  finish_send_case(r, ru0, w0, cpu, bytes);
   io_uring_queue_exit(&ring);
 }
 #endif
