@@ -173,12 +173,13 @@ test('gyre version prints "Gyre v<x.y.z>" and exits 0', async () => {
 
 test('--help works on every command and mentions it', async () => {
   const cases = [
-    [['--help'], ['serve', 'genconfig', 'checkconfig', 'version']],
-    [['-h'], ['serve', 'genconfig', 'checkconfig', 'version']],
-    [['help'], ['serve', 'genconfig', 'checkconfig', 'version']],
+    [['--help'], ['serve', 'genconfig', 'checkconfig', 'plugins', 'version']],
+    [['-h'], ['serve', 'genconfig', 'checkconfig', 'plugins', 'version']],
+    [['help'], ['serve', 'genconfig', 'checkconfig', 'plugins', 'version']],
     [['serve', '--help'], ['serve', '--config', '--http_server.port']],
     [['genconfig', '--help'], ['genconfig', '--dev']],
     [['checkconfig', '--help'], ['checkconfig', '--strict']],
+    [['plugins', '--help'], ['plugins', '-c FILE']],
     [['version', '--help'], ['version']],
   ];
   for (const [args, words] of cases) {
@@ -201,6 +202,7 @@ test('unknown command, unknown flag and a flag without its value exit 2 with a m
     [['-p'], /-p.*needs a value|needs a value.*-p/],
     [['genconfig', '--bogus'], /unknown argument --bogus/],
     [['checkconfig', 'x.json', '--bogus'], /unknown argument --bogus/],
+    [['plugins', '--bogus'], /unknown argument --bogus/],
   ];
   for (const [args, re] of cases) {
     const r = await runGyre(args, { timeoutMs: 5000, cwd: tempDir() });
