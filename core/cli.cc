@@ -190,9 +190,17 @@ int cmd_checkconfig(int argc, char **argv) {
 
 std::string kinds_text(uint32_t kinds) {
   std::string out;
-  if (kinds & GYRE_PLUGIN_ENGINE) out += "engine";
-  uint32_t unknown = kinds & ~static_cast<uint32_t>(GYRE_PLUGIN_ENGINE);
-  if (unknown) out += (out.empty() ? "" : ",") + std::string("0x") + std::to_string(unknown);
+  auto add = [&out](const char *k) { out += (out.empty() ? "" : ",") + std::string(k); };
+  if (kinds & GYRE_PLUGIN_ENGINE) add("engine");
+  if (kinds & GYRE_PLUGIN_AUTH) add("auth");
+  if (kinds & GYRE_PLUGIN_TRANSPORT) add("transport");
+  uint32_t unknown =
+      kinds & ~static_cast<uint32_t>(GYRE_PLUGIN_ENGINE | GYRE_PLUGIN_AUTH | GYRE_PLUGIN_TRANSPORT);
+  if (unknown) {
+    char hex[16];
+    snprintf(hex, sizeof hex, "0x%x", unknown);
+    add(hex);
+  }
   return out.empty() ? "-" : out;
 }
 
@@ -214,8 +222,8 @@ int cmd_plugins(int argc, char **argv) {
   }
   Config cfg;
   ConfigResult r = load_config(flags, explicit_path, cfg);
-  for (const auto &wmsg : r.warnings) fprintf(stderr, "warning: %s\n", wmsg.c_str());
   if (!r.ok) {
+    for (const auto &wmsg : r.warnings) fprintf(stderr, "warning: %s\n", wmsg.c_str());
     fprintf(stderr, "error: %s\n", r.error.c_str());
     return 1;
   }
@@ -223,10 +231,11 @@ int cmd_plugins(int argc, char **argv) {
   Loop loop;
   NoEngineEvents events;
   PluginHost host(loop, events);
+  host.set_config_root(cfg.file_json);
   int status = 0;
   for (const auto &load : PluginHost::plan(cfg)) {
     std::string error;
-    Plugin *p = host.load(load.path, load.name, load.config_json, error);
+    Plugin *p = host.load(load, error);
     if (p && load.engine) error = engine_unfit(*p);
     if (!p || !error.empty()) {
       fprintf(stderr, "error: %s\n", error.c_str());
@@ -237,7 +246,13 @@ int cmd_plugins(int argc, char **argv) {
     printf("%s %s  kinds: %s  ABI %u.%u  %s\n", p->name().c_str(), d.version ? d.version : "?",
            kinds_text(d.kinds).c_str(), d.abi_major, d.abi_minor, load.path.c_str());
     if (d.description && *d.description) printf("    %s\n", d.description);
+    if (d.abi_minor >= 1 && d.config_section)
+      printf("    settings: config section \"%s\"\n", d.config_section);
+    for (const auto &route : p->routes()) printf("    route: %s\n", route.c_str());
   }
+  // Warnings last: keys the plugins' bound sections claim are no warning.
+  for (const auto &wmsg : unclaimed_warnings(r.warnings, host.claimed_keys()))
+    fprintf(stderr, "warning: %s\n", wmsg.c_str());
   host.shutdown();
   if (status == 0) printf("host ABI %d.%d: every plugin loads\n", GYRE_ABI_MAJOR, GYRE_ABI_MINOR);
   return status;
@@ -304,8 +319,8 @@ int cmd_serve(int argc, char **argv, int from) {
   }
   Config cfg;
   ConfigResult r = load_config(flags, explicit_path, cfg);
-  for (const auto &wmsg : r.warnings) LOG_WARN("config: %s", wmsg.c_str());
   if (!r.ok) {
+    for (const auto &wmsg : r.warnings) LOG_WARN("config: %s", wmsg.c_str());
     LOG_ERROR("config: %s", r.error.c_str());
     return 1;
   }
@@ -318,7 +333,7 @@ int cmd_serve(int argc, char **argv, int from) {
   }
   try {
     Node node(std::move(cfg));
-    if (!node.start()) return 1;
+    if (!node.start(r.warnings)) return 1;
     node.run();
     LOG_INFO("stopped");
   } catch (const std::exception &e) {

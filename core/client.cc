@@ -1,7 +1,6 @@
 #include "client.h"
 
 #include <algorithm>
-#include <random>
 
 #include "log.h"
 #include "node.h"
@@ -178,7 +177,8 @@ void Client::on_timer() {
   }
   write("{}");
   if (state_ != State::Connected) return;
-  if (cfg.pong_timeout_ms > 0) {
+  // Unidirectional peers cannot answer: their pings only keep proxies open.
+  if (cfg.pong_timeout_ms > 0 && !unidirectional()) {
     ping_outstanding_ = true;
     timer_.start(worker_.loop().wheel(), cfg.pong_timeout_ms);
   } else {

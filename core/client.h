@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth.h"
 #include "channel_options.h"
 #include "codes.h"
 #include "engine.h"
@@ -32,7 +33,10 @@ struct ClientSubscription {
   bool presence = false;    // tracked in the presence manager
   bool join_leave = false;  // publishes join/leave
   bool server_side = false;
-  bool insufficient = false;  // a gap was seen; unsubscribe 2500 pending
+  bool insufficient = false;         // a gap was seen; unsubscribe 2500 pending
+  bool client_side_refresh = false;  // expiry: the client sends sub_refresh
+  bool refreshing = false;           // a sub_refresh by the host is in flight
+  int64_t expire_at_ms = 0;          // 0 = never
   uint64_t offset = 0;
   std::string epoch;
   std::string chan_info;
@@ -64,13 +68,19 @@ class Client {
   const std::string &conn_info() const { return conn_info_; }
   bool connected() const { return state_ == State::Connected; }
   std::string_view transport_name() const { return transport_.name(); }
+  // Emulation / unidirectional streams only (else empty); stable while
+  // the client lives.
+  std::string_view session_id() const { return transport_.session_id(); }
   int64_t expire_at_ms() const { return expire_at_ms_; }
   Worker &worker() const { return worker_; }
 
   // From the transport.
   void start();                              // arm the stale timer
   void handle_frame(std::string_view data);  // newline-separated commands
-  void on_transport_closed();                // peer went away
+  // A unidirectional stream's connect request (a bare ConnectRequest
+  // object, empty = {}); only the first one counts.
+  void handle_uni_connect(std::string_view request);
+  void on_transport_closed();  // peer went away
 
   // From the node / hub / server API.
   void disconnect(const Disconnect &d);
@@ -82,6 +92,10 @@ class Client {
                         std::string_view data);
   void set_expire_at(int64_t unix_ms);
   void set_conn_info(std::string info) { conn_info_ = std::move(info); }
+  // Whether the connection or one of its subscriptions expires (the worker
+  // checks those every second), and the check itself.
+  bool has_expiry() const;
+  void check_expiry(int64_t now_ms);
   // Disconnects with 3008 when the transport's queue is over
   // client.queue_max_size; false then.
   bool check_queue();
@@ -105,11 +119,28 @@ class Client {
   void disconnect_later(const Disconnect &d);
   void on_timer();
   void schedule_ping();
+  void schedule_first_ping();
   void cleanup();
   gyre_client_info info_for(const ClientSubscription *sub) const;
 
-  // Commands (client_commands.cc).
+  // Connect, refresh and expiry (client_auth.cc).
+  struct ConnectParams;
   void cmd_connect(const protocol::Command &cmd, Done done);
+  void connect_decided(uint32_t id, const ConnectParams &p, AuthDecision d, Done done);
+  void finish_connect(uint32_t id, const ConnectParams &p, const AuthDecision &d, Done done);
+  void write_connect_reply(uint32_t cmd_id, const AuthDecision &d,
+                           const std::vector<std::pair<std::string, std::string>> &subs);
+  // A connect error: the reply, or on unidirectional streams the
+  // disconnect Centrifugo maps it to.
+  void connect_error(uint32_t id, const Error &e);
+  void deny(uint32_t id, const AuthDecision &d);
+  void refresh_decided(uint32_t cmd_id, AuthDecision d, bool by_host);
+  void sub_refresh_decided(uint32_t id, const std::string &channel, AuthDecision d, bool by_host);
+  void expire_subscription(ClientSubscription &sub);
+  AuthRequest auth_request(AuthKind kind) const;
+  bool unidirectional() const { return transport_.stream_flags() & GYRE_STREAM_UNIDIRECTIONAL; }
+
+  // Commands (client_commands.cc).
   void cmd_subscribe(const protocol::Command &cmd, Done done);
   void cmd_unsubscribe(const protocol::Command &cmd, Done done);
   void cmd_publish(const protocol::Command &cmd, Done done);
@@ -118,6 +149,13 @@ class Client {
   void cmd_refresh(const protocol::Command &cmd, Done done);
   void cmd_sub_refresh(const protocol::Command &cmd, Done done);
   // Subscribe steps shared by client- and server-side subscriptions.
+  struct ConnectSubs {
+    size_t pending = 0;
+    bool failed = false;
+    std::vector<std::pair<std::string, std::string>> results;  // channel -> SubscribeResult
+    std::vector<ClientSubscription *> subs;
+  };
+  struct SubscribeParams;
   struct SubscribeRequest {
     std::string channel;
     bool recover = false;
@@ -126,7 +164,8 @@ class Client {
     bool reject_unrecovered = false;
   };
   void finish_subscribe(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
-                        ClientSubscription *sub, std::string_view data, Done done);
+                        ClientSubscription *sub, std::string_view data, Done done,
+                        std::shared_ptr<ConnectSubs> collect);
   // Client-requested extras, already checked against the namespace's
   // allow_* options and permissions.
   struct SubscriptionWants {
@@ -134,12 +173,28 @@ class Client {
     bool positioned = false;
     bool join_leave = false;
   };
+  // What an auth plugin granted on top of the namespace (GYRE_OVERRIDE_*
+  // bits, expiry).
+  struct SubscriptionGrant {
+    uint32_t override_mask = 0;
+    uint32_t override_values = 0;
+    int64_t expire_at_ms = 0;
+    bool client_side_refresh = false;
+  };
+  // Connect-time server-side subscriptions: their results go into the
+  // connect reply, and they start (presence, join, buffered publications)
+  // after it.
+  void subscribe_decided(uint32_t id, const SubscribeParams &p, AuthDecision d, Done done);
   // Registers the subscription (flags from the namespace and wants), makes
   // sure the engine delivers the channel, then finish_subscribe. id 0 means a
   // server-side subscription (answered with a subscribe push).
   void start_subscription(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
                           SubscriptionWants wants, bool server_side, std::string chan_info,
-                          std::string data, Done done);
+                          std::string data, Done done, const SubscriptionGrant &grant,
+                          std::shared_ptr<ConnectSubs> collect);
+  // The subscription is answered: start presence and join, release what
+  // was buffered meanwhile.
+  void activate_subscription(ClientSubscription *sub);
   void remove_subscription(const std::string &channel, bool notify_engine);
   // Reads the command's channel and checks it resolves and is well-formed;
   // on failure answers (or disconnects) and returns nullptr.
@@ -161,7 +216,9 @@ class Client {
   uint8_t id_len_ = 0;
   std::string user_;
   std::string conn_info_;
-  int64_t expire_at_ms_ = 0;  // 0 = never
+  int64_t expire_at_ms_ = 0;          // 0 = never
+  bool client_side_refresh_ = false;  // expiry: the client sends refresh
+  bool refreshing_ = false;           // a refresh by the host is in flight
   // A flat vector: a connection has few subscriptions (channel_limit caps
   // them), and a tree node per subscription costs more than the scan.
   std::vector<std::unique_ptr<ClientSubscription>> subs_;

@@ -1,7 +1,7 @@
-// The command handlers of Client: connect, subscribe (with positioning and
-// recovery), unsubscribe, publish, presence, history, refresh, sub_refresh.
+// The command handlers of Client: subscribe (with positioning and
+// recovery), unsubscribe, publish, presence, history; server-side
+// subscriptions. Connect, refresh and expiry are in client_auth.cc.
 #include <cstring>
-#include <random>
 
 #include "client.h"
 #include "log.h"
@@ -34,69 +34,6 @@ std::string_view raw_field(const json::Value &params, std::string_view key) {
 }
 
 }  // namespace
-
-void Client::cmd_connect(const Command &cmd, Done done) {
-  const Config &cfg = node().config();
-  std::string token;
-  str_field(cmd.params, "token", token);
-  // The SDK's name and version are only logged: not kept per connection.
-  std::string client_name, client_version;
-  str_field(cmd.params, "name", client_name);
-  str_field(cmd.params, "version", client_version);
-  // Credentials. Without an auth plugin no token can be verified, so a token
-  // is an invalid token, unless the server runs insecure (it then trusts
-  // everyone and ignores tokens).
-  if (cfg.client_insecure) {
-    user_.clear();
-  } else if (!token.empty()) {
-    connect_failed_ = true;
-    disconnect(disconnects::kInvalidToken);
-    return done();
-  } else if (cfg.allow_anonymous_connect_without_token) {
-    user_.clear();
-  } else {
-    connect_failed_ = true;
-    LOG_DEBUG("connect without credentials refused");
-    disconnect(disconnects::kBadRequest);
-    return done();
-  }
-  std::string new_id = node().new_client_id();
-  id_len_ = static_cast<uint8_t>(std::min(new_id.size(), sizeof id_));
-  std::memcpy(id_, new_id.data(), id_len_);
-  if (!worker_.client_connected(*this)) {
-    connect_failed_ = true;
-    disconnect(disconnects::kConnectionLimit);
-    return done();
-  }
-  state_ = State::Connected;
-  timer_.stop();
-  LOG_DEBUG("client %.*s connected (user \"%s\", %s %s, %.*s)", static_cast<int>(id_len_), id_,
-            user_.c_str(), client_name.c_str(), client_version.c_str(),
-            static_cast<int>(transport_.name().size()), transport_.name().data());
-
-  std::string result;
-  json::Writer w(result);
-  w.begin_object().field("client", id()).field("version", node().version());
-  if (cfg.ping_interval_ms > 0) {
-    w.field_uint("ping", static_cast<uint64_t>(
-                             cfg.ping_interval_ms / 1000 > 0 ? cfg.ping_interval_ms / 1000 : 1));
-    if (cfg.pong_timeout_ms > 0) w.field_bool("pong", true);
-  }
-  if (cfg.connect_include_server_time) w.key("time").int64(worker_.loop().now_ms());
-  w.end_object();
-  reply_result(cmd.id, Method::Connect, result);
-  if (state_ != State::Connected) return done();
-
-  if (cfg.ping_interval_ms > 0) {
-    // The first ping comes after a random delay in [interval/2, interval], so
-    // that clients reconnecting together do not ping together.
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    int64_t half = cfg.ping_interval_ms / 2;
-    std::uniform_int_distribution<int64_t> dist(half, cfg.ping_interval_ms);
-    timer_.start(worker_.loop().wheel(), dist(rng));
-  }
-  done();
-}
 
 bool Client::has_history_permission(const ChannelOptions &o, bool subscribed) const {
   bool anon_ok = !is_anonymous();
@@ -148,11 +85,19 @@ const ChannelOptions *Client::channel_for(const Command &cmd, std::string &chann
   return resolve_channel(cmd, channel);
 }
 
+struct Client::SubscribeParams {
+  std::string token;
+  std::string data;
+  const ChannelOptions *opts = nullptr;
+  SubscriptionWants asked;  // before the permission checks
+  SubscribeRequest req;
+};
+
 void Client::cmd_subscribe(const Command &cmd, Done done) {
   const Config &cfg = node().config();
-  const ChannelRules &rules = cfg.channel;
-  std::string channel, token;
-  str_field(cmd.params, "token", token);
+  std::string channel;
+  SubscribeParams p;
+  str_field(cmd.params, "token", p.token);
   if (!read_channel(cmd, channel)) return done();
   auto delta = cmd.params.get("delta");
   if (delta.is_string() && !delta.string_equals("") && !delta.string_equals("fossil")) {
@@ -173,140 +118,230 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
     reply_error(cmd.id, errors::kLimitExceeded);
     return done();
   }
-  const ChannelOptions *opts = resolve_channel(cmd, channel);
-  if (!opts) return done();
-  // Permission, in Centrifugo's order (server-api spec §2.4).
-  bool allowed = false;
-  if (rules.is_private(channel) && token.empty()) {
-    allowed = false;
-  } else if (!token.empty()) {
-    allowed = false;  // no subscription token verifier is loaded
-  } else if (opts->allow_user_limited_channels && rules.is_user_limited(channel)) {
-    allowed = rules.user_allowed(channel, user_);
-  } else if (opts->allow_subscribe_for_client &&
-             (!is_anonymous() || opts->allow_subscribe_for_anonymous)) {
-    allowed = true;
-  } else if (cfg.client_insecure) {
-    allowed = true;
+  p.opts = resolve_channel(cmd, channel);
+  if (!p.opts) return done();
+  p.data = std::string(raw_field(cmd.params, "data"));
+  p.asked.recoverable = bool_field(cmd.params, "recoverable");
+  p.asked.positioned = bool_field(cmd.params, "positioned");
+  p.asked.join_leave = bool_field(cmd.params, "join_leave");
+  p.req.channel = channel;
+  p.req.recover = bool_field(cmd.params, "recover");
+  if (auto off = cmd.params.get("offset").as_uint64()) p.req.offset = *off;
+  str_field(cmd.params, "epoch", p.req.epoch);
+  auto flag = cmd.params.get("flag").as_int64();
+  p.req.reject_unrecovered = flag && (*flag & 2);
+  Auth &auth = node().auth();
+  if (!cfg.client_insecure && auth.wants(AuthKind::Subscribe, !p.token.empty())) {
+    AuthRequest r = auth_request(AuthKind::Subscribe);
+    r.channel = channel;
+    r.token = p.token;
+    r.data = p.data;
+    auto alive = alive_;
+    uint32_t id = cmd.id;
+    auth.decide(std::move(r), [this, alive, id, p = std::move(p), done](AuthDecision d) mutable {
+      if (!*alive) return done();
+      subscribe_decided(id, p, std::move(d), std::move(done));
+    });
+    return;
   }
-  if (!allowed) {
-    reply_error(cmd.id, errors::kPermissionDenied);
+  subscribe_decided(cmd.id, p, AuthDecision{}, std::move(done));
+}
+
+void Client::subscribe_decided(uint32_t id, const SubscribeParams &p, AuthDecision d, Done done) {
+  using Outcome = AuthDecision::Outcome;
+  const Config &cfg = node().config();
+  const ChannelRules &rules = cfg.channel;
+  const ChannelOptions &opts = *p.opts;
+  const std::string &channel = p.req.channel;
+  if (state_ != State::Connected) return done();
+  if (d.outcome == Outcome::Failed) {
+    reply_error(id, errors::kInternal);
     return done();
+  }
+  if (d.outcome == Outcome::Denied) {
+    deny(id, d);
+    return done();
+  }
+  bool granted = d.outcome == Outcome::Granted;
+  SubscriptionGrant grant;
+  if (granted) {
+    // The decision may have taken a while: a server-side subscribe of the
+    // same channel may have arrived meanwhile.
+    if (find_sub(channel)) {
+      reply_error(id, errors::kAlreadySubscribed);
+      return done();
+    }
+    if (d.sub.expire_at > 0 && d.sub.expire_at * 1000 <= worker_.loop().now_ms()) {
+      reply_error(id, errors::kExpired);
+      return done();
+    }
+    grant.override_mask = d.sub.override_mask;
+    grant.override_values = d.sub.override_values;
+    grant.expire_at_ms = d.sub.expire_at * 1000;
+    grant.client_side_refresh = d.sub.client_side_refresh;
+  } else {
+    // Permission, in Centrifugo's order (server-api spec §2.4). A token
+    // that no auth plugin took is not valid.
+    bool allowed = false;
+    if (rules.is_private(channel) && p.token.empty()) {
+      allowed = false;
+    } else if (!p.token.empty()) {
+      allowed = false;
+    } else if (opts.allow_user_limited_channels && rules.is_user_limited(channel)) {
+      allowed = rules.user_allowed(channel, user_);
+    } else if (opts.allow_subscribe_for_client &&
+               (!is_anonymous() || opts.allow_subscribe_for_anonymous)) {
+      allowed = true;
+    } else if (cfg.client_insecure) {
+      allowed = true;
+    }
+    if (!allowed) {
+      reply_error(id, errors::kPermissionDenied);
+      return done();
+    }
   }
 
   // What the client asked for, where the namespace or its permissions allow
-  // it (the force_* options apply in add_subscription).
-  bool history_perm = has_history_permission(*opts, true);
+  // it (the force_* options apply in start_subscription).
+  bool history_perm = has_history_permission(opts, true);
   SubscriptionWants wants;
-  wants.recoverable =
-      bool_field(cmd.params, "recoverable") && (opts->allow_recovery || history_perm);
-  wants.positioned =
-      bool_field(cmd.params, "positioned") && (opts->allow_positioning || history_perm);
-  wants.join_leave = bool_field(cmd.params, "join_leave") && has_presence_permission(*opts, true);
-
-  SubscribeRequest req;
-  req.channel = channel;
-  req.recover = bool_field(cmd.params, "recover");
-  if (auto off = cmd.params.get("offset").as_uint64()) req.offset = *off;
-  str_field(cmd.params, "epoch", req.epoch);
-  auto flag = cmd.params.get("flag").as_int64();
-  req.reject_unrecovered = flag && (*flag & 2);
-  start_subscription(cmd.id, req, *opts, wants, false, {}, {}, std::move(done));
+  wants.recoverable = p.asked.recoverable && (opts.allow_recovery || history_perm);
+  wants.positioned = p.asked.positioned && (opts.allow_positioning || history_perm);
+  wants.join_leave = p.asked.join_leave && has_presence_permission(opts, true);
+  start_subscription(id, p.req, opts, wants, false, granted ? d.sub.info : std::string(),
+                     granted ? d.sub.data : std::string(), std::move(done), grant, nullptr);
 }
 
 void Client::start_subscription(uint32_t id, const SubscribeRequest &req,
                                 const ChannelOptions &opts, SubscriptionWants wants,
                                 bool server_side, std::string chan_info, std::string data,
-                                Done done) {
+                                Done done, const SubscriptionGrant &grant,
+                                std::shared_ptr<ConnectSubs> collect) {
   auto sub = std::make_unique<ClientSubscription>();
   sub->channel = req.channel;
   sub->server_side = server_side;
   sub->chan_info = std::move(chan_info);
+  // An auth grant's `override` replaces the namespace's option bit by bit.
+  auto pick = [&grant](uint32_t bit, bool option) {
+    return (grant.override_mask & bit) ? (grant.override_values & bit) != 0 : option;
+  };
+  bool force_recovery = pick(GYRE_OVERRIDE_FORCE_RECOVERY, opts.force_recovery);
+  bool force_positioning = pick(GYRE_OVERRIDE_FORCE_POSITIONING, opts.force_positioning);
+  bool join_leave = pick(GYRE_OVERRIDE_JOIN_LEAVE, opts.join_leave);
+  bool force_push = pick(GYRE_OVERRIDE_FORCE_PUSH_JOIN_LEAVE, opts.force_push_join_leave);
   bool history = opts.history_enabled();
-  sub->recoverable = history && (opts.force_recovery || wants.recoverable);
-  sub->positioned = history && (sub->recoverable || opts.force_positioning || wants.positioned);
-  sub->push_join_leave = opts.join_leave && (opts.force_push_join_leave || wants.join_leave);
-  sub->presence = opts.presence && node().engine().has_presence();
-  sub->join_leave = opts.join_leave;
+  sub->recoverable = history && (force_recovery || wants.recoverable);
+  sub->positioned = history && (sub->recoverable || force_positioning || wants.positioned);
+  sub->push_join_leave = join_leave && (force_push || wants.join_leave);
+  sub->presence = pick(GYRE_OVERRIDE_PRESENCE, opts.presence) && node().engine().has_presence();
+  sub->join_leave = join_leave;
+  sub->expire_at_ms = grant.expire_at_ms;
+  sub->client_side_refresh = grant.client_side_refresh;
   ClientSubscription *raw = sub.get();
   subs_.push_back(std::move(sub));
+  if (raw->expire_at_ms > 0) worker_.track_expiry(*this);
   bool first = worker_.hub().add_subscriber(req.channel, this, raw);
   const ChannelOptions *o = &opts;
   auto alive = alive_;
-  auto go = [this, alive, id, req, o, raw, data, done]() mutable {
+  auto go = [this, alive, id, req, o, raw, data, done, collect]() mutable {
     if (!*alive) return done();
-    finish_subscribe(id, req, *o, raw, data, std::move(done));
+    finish_subscribe(id, req, *o, raw, data, std::move(done), collect);
   };
   // The engine must deliver the channel to this worker first: the first
   // local subscriber asks for it, later ones wait while that is in flight.
-  worker_.channel_used(req.channel, first,
-                       [this, alive, id, channel = req.channel, raw, go, done](bool ok) mutable {
-                         // The subscription may be gone meanwhile (API unsubscribe).
-                         if (!*alive || find_sub(channel) != raw) return done();
-                         if (!ok) {
-                           // go() would touch the removed subscription: finish here instead.
-                           remove_subscription(channel, false);
-                           if (id)
-                             reply_error(id, errors::kInternal);  // server-side ones fail silently
-                           return done();
-                         }
-                         go();
-                       });
+  worker_.channel_used(
+      req.channel, first,
+      [this, alive, id, channel = req.channel, raw, go, done, collect](bool ok) mutable {
+        // The subscription may be gone meanwhile (API unsubscribe).
+        if (!*alive || find_sub(channel) != raw) return done();
+        if (!ok) {
+          // go() would touch the removed subscription: finish here instead.
+          remove_subscription(channel, false);
+          if (collect) collect->failed = true;
+          if (id) reply_error(id, errors::kInternal);  // server-side ones fail silently
+          return done();
+        }
+        go();
+      });
+}
+
+void Client::activate_subscription(ClientSubscription *sub) {
+  if (state_ != State::Connected) return;
+  auto alive = alive_;
+  std::string channel = sub->channel;
+  sub->subscribed = true;
+  Engine &engine = node().engine();
+  gyre_client_info info = info_for(sub);
+  if (sub->presence)
+    engine.presence_add(channel, info,
+                        static_cast<uint32_t>(node().config().presence_ttl_ms / 1000),
+                        [](const OpResult &) {});
+  if (sub->join_leave) engine.publish_join(channel, info, [](const OpResult &) {});
+  std::vector<ClientSubscription::Buffered> buffered;
+  if (sub->buffered) buffered = std::move(sub->buffered->items);
+  sub->buffered.reset();
+  for (auto &b : buffered) {
+    if (!*alive) break;
+    if (sub->positioned && b.offset > 0 && b.offset <= sub->offset) continue;
+    SharedPush push(std::move(b.json));
+    deliver_publication(*sub, push, b.offset, b.epoch);
+    if (!find_sub(channel)) break;
+  }
 }
 
 void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const ChannelOptions &opts,
-                              ClientSubscription *sub, std::string_view data, Done done) {
+                              ClientSubscription *sub, std::string_view data, Done done,
+                              std::shared_ptr<ConnectSubs> collect) {
   const Config &cfg = node().config();
   std::string channel = req.channel;
   auto alive = alive_;
   std::string data_copy(data);
   // Called when the position is known (or not needed): answer, then start
-  // presence, join, and release publications buffered meanwhile.
-  auto complete = [this, alive, id, channel, sub, done](const std::string &result, bool ok) {
+  // presence, join, and release publications buffered meanwhile (for
+  // connect-time subscriptions, after the connect reply).
+  auto complete = [this, alive, id, channel, sub, done, collect](const std::string &result,
+                                                                 bool ok) {
     // The subscription may be gone (API unsubscribe, disconnect) while the
     // engine answered: then there is nothing left to finish.
     if (!*alive || find_sub(channel) != sub) return done();
     if (!ok) {
       remove_subscription(channel, false);
-      if (id) write(result);  // server-side subscriptions fail silently
+      if (collect)
+        collect->failed = true;
+      else if (id)
+        write(result);  // server-side subscriptions fail silently
+      return done();
+    }
+    if (collect) {
+      collect->results.emplace_back(channel, result);
+      collect->subs.push_back(sub);
       return done();
     }
     if (id)
       reply_result(id, Method::Subscribe, result);
     else
       write(result);
-    if (!*alive || state_ != State::Connected) return done();
-    sub->subscribed = true;
-    Engine &engine = node().engine();
-    gyre_client_info info = info_for(sub);
-    if (sub->presence)
-      engine.presence_add(channel, info,
-                          static_cast<uint32_t>(node().config().presence_ttl_ms / 1000),
-                          [](const OpResult &) {});
-    if (sub->join_leave) engine.publish_join(channel, info, [](const OpResult &) {});
-    std::vector<ClientSubscription::Buffered> buffered;
-    if (sub->buffered) buffered = std::move(sub->buffered->items);
-    sub->buffered.reset();
-    for (auto &b : buffered) {
-      if (!*alive) break;
-      if (sub->positioned && b.offset > 0 && b.offset <= sub->offset) continue;
-      SharedPush push{std::move(b.json), {}};
-      deliver_publication(*sub, push, b.offset, b.epoch);
-      if (!find_sub(channel)) break;
-    }
+    if (*alive) activate_subscription(sub);
     done();
   };
 
   // Both are copied into the engine callback, which may run later: they
   // capture by value.
-  auto write_fields = [sub, data_copy](json::Writer &w) {
+  Loop *loop = &worker_.loop();
+  auto write_fields = [sub, data_copy, loop](json::Writer &w) {
+    if (sub->expire_at_ms > 0 && sub->client_side_refresh) {
+      int64_t ttl = (sub->expire_at_ms - loop->now_ms() + 999) / 1000;
+      w.field_bool("expires", true)
+          .field_uint("ttl", static_cast<uint64_t>(std::max<int64_t>(ttl, 1)));
+    }
     if (sub->recoverable) w.field_bool("recoverable", true);
     if (sub->positioned) w.field_bool("positioned", true);
     if (!data_copy.empty()) w.field_raw("data", data_copy);
   };
-  auto wrap = [id, channel](const std::string &body) {
-    // Server-side subscriptions travel as a subscribe push.
-    if (id) return body;
+  auto wrap = [id, channel, collect](const std::string &body) {
+    // Server-side subscriptions travel as a subscribe push (connect-time
+    // ones in the connect reply).
+    if (id || collect) return body;
     std::string out;
     json::Writer w(out);
     w.begin_object().key("push").begin_object().field("channel", channel);
@@ -511,38 +546,6 @@ void Client::cmd_history(const Command &cmd, Done done) {
                  });
 }
 
-void Client::cmd_refresh(const Command &cmd, Done done) {
-  std::string token;
-  str_field(cmd.params, "token", token);
-  if (token.empty()) {
-    disconnect(disconnects::kBadRequest);
-    return done();
-  }
-  // No token verifier is loaded, so no token can be valid.
-  disconnect(disconnects::kInvalidToken);
-  done();
-}
-
-void Client::cmd_sub_refresh(const Command &cmd, Done done) {
-  std::string channel, token;
-  str_field(cmd.params, "channel", channel);
-  str_field(cmd.params, "token", token);
-  if (channel.empty()) {
-    disconnect(disconnects::kBadRequest);
-    return done();
-  }
-  if (!find_sub(channel)) {
-    reply_error(cmd.id, errors::kPermissionDenied);
-    return done();
-  }
-  if (token.empty()) {
-    reply_error(cmd.id, errors::kBadRequest);
-    return done();
-  }
-  disconnect(disconnects::kInvalidToken);
-  done();
-}
-
 void Client::server_subscribe(std::string_view channel, std::string_view chan_info,
                               std::string_view data) {
   if (state_ != State::Connected) return;
@@ -560,7 +563,9 @@ void Client::server_subscribe(std::string_view channel, std::string_view chan_in
   }
   SubscribeRequest req;
   req.channel = std::string(channel);
-  start_subscription(0, req, *opts, {}, true, std::string(chan_info), std::string(data), [] {});
+  start_subscription(
+      0, req, *opts, {}, true, std::string(chan_info), std::string(data), [] {},
+      SubscriptionGrant{}, nullptr);
 }
 
 }  // namespace gyre

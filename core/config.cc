@@ -238,7 +238,7 @@ std::string set_plugins(Config &c, const json::Value &v, std::vector<std::string
             if (!f.is_object())
               err = "must be an object";
             else
-              p.config_json = std::string(f.raw());
+              p.config_json = std::string(f.raw()), p.config_given = true;
           } else
             warnings.push_back("unknown key " + where + "." + fk);
           if (!err.empty()) return where + "." + fk + ": " + err;
@@ -282,6 +282,7 @@ const std::vector<Option> &options() {
       OPT_DUR("client.pong_timeout", pong_timeout_ms),
       OPT_DUR("client.stale_close_delay", stale_close_delay_ms),
       OPT_DUR("client.expired_close_delay", expired_close_delay_ms),
+      OPT_DUR("client.expired_sub_close_delay", expired_sub_close_delay_ms),
       OPT_INT("client.channel_limit", channel_limit),
       OPT_INT("client.queue_max_size", queue_max_size),
       OPT_INT("client.user_connection_limit", user_connection_limit),
@@ -370,7 +371,7 @@ std::string walk(Config &c, const json::Value &obj, const std::string &prefix,
   return "";
 }
 
-std::string env_name(const std::string &path) {
+std::string env_name(std::string_view path) {
   std::string n = "GYRE_";
   for (char ch : path)
     n += ch == '.' ? '_' : static_cast<char>(toupper(static_cast<unsigned char>(ch)));
@@ -549,11 +550,31 @@ ConfigResult load_file_into(const std::string &path, bool must_exist, Config &ou
     res.error = e;
     return res;
   }
+  out.file_json = std::string(d.root().raw());
   res.ok = true;
   return res;
 }
 
 }  // namespace
+
+std::string config_env_name(std::string_view path) { return env_name(path); }
+
+std::vector<std::string> unclaimed_warnings(const std::vector<std::string> &warnings,
+                                            const std::vector<std::string> &claimed) {
+  std::vector<std::string> out;
+  for (const auto &w : warnings) {
+    bool drop = false;
+    for (const auto &c : claimed) {
+      std::string_view key = std::string_view(w).substr(std::min(w.size(), size_t{12}));
+      if (w.starts_with("unknown key ") &&
+          (key == c || (key.starts_with(c) && key.size() > c.size() && key[c.size()] == '.')))
+        drop = true;
+      if (w == "unknown environment variable " + env_name(c)) drop = true;
+    }
+    if (!drop) out.push_back(w);
+  }
+  return out;
+}
 
 bool parse_duration_ms(std::string_view text, int64_t &out_ms) {
   if (text.empty()) return false;

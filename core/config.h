@@ -20,6 +20,7 @@ struct PluginSpec {
   std::string name;
   std::string path;         // empty: <plugins.dir>/<name>.so
   std::string config_json;  // the plugin's own settings object ("{}" if none)
+  bool config_given = false;
 };
 
 struct Config {
@@ -78,6 +79,10 @@ struct Config {
   // plugins (Gyre)
   std::string plugins_dir;  // "" = next to the binary, then the install dir
   std::vector<PluginSpec> plugins;
+  // The config file's whole JSON object ("{}" without a file): plugins that
+  // bind a section of it (gyre_plugin_descriptor.config_section) read there.
+  std::string file_json = "{}";
+  int64_t expired_sub_close_delay_ms = 25000;
 };
 
 // Command-line values that override everything else; empty = not given.
@@ -105,5 +110,14 @@ bool parse_duration_ms(std::string_view text, int64_t &out_ms);
 
 // Paths of every scalar option Gyre knows, for flags and docs.
 std::vector<std::string> known_option_paths();
+
+// The environment variable of an option path: GYRE_ + upper case, '.' -> '_'.
+std::string config_env_name(std::string_view path);
+
+// Drops the "unknown key P" and "unknown environment variable V" warnings
+// that a plugin's bound config section claims (P equal to or below one of
+// `claimed`, V the variable of one of them).
+std::vector<std::string> unclaimed_warnings(const std::vector<std::string> &warnings,
+                                            const std::vector<std::string> &claimed);
 
 }  // namespace gyre

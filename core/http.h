@@ -59,6 +59,8 @@ class HttpResponder {
   // Replaces HTTP on this connection with another protocol handler (e.g.
   // WebSocket after a 101). `handshake` bytes are written first.
   Connection *take_over(std::string_view handshake, std::unique_ptr<ConnectionHandler> next) const;
+  // Whether take_over() would succeed now (a local, live connection).
+  bool can_take_over() const { return !relay_ && !session_.expired(); }
   // After this request is answered, if the connection is idle (nothing
   // unread, nothing unsent), hand its socket to `adopt` instead of reading
   // on: the server API moves keep-alive API connections to the node loop.

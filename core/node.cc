@@ -19,6 +19,7 @@
 #include "client.h"
 #include "log.h"
 #include "origin.h"
+#include "plugin_stream.h"
 #include "version.h"
 #include "websocket.h"
 
@@ -68,7 +69,8 @@ std::string uuid4() {
 
 }  // namespace
 
-Node::Node(Config config) : config_(std::move(config)), uid_(uuid4()), plugins_(loop_, *this) {
+Node::Node(Config config)
+    : config_(std::move(config)), uid_(uuid4()), auth_(loop_), plugins_(loop_, *this) {
   name_ = config_.node_name;
   if (name_.empty()) {
     char host[256] = {0};
@@ -98,23 +100,38 @@ std::string Node::version() const { return std::string(kGyreVersion); }
 
 std::string Node::new_client_id() { return uuid4(); }
 
-bool Node::load_engine() {
+bool Node::load_plugins() {
+  plugins_.set_config_root(config_.file_json);
+  // Paths the server serves itself; a trailing '/' reserves a prefix.
+  std::vector<std::string> reserved;
+  if (!config_.ws_disabled) reserved.push_back(config_.ws_prefix);
+  if (config_.health_enabled) reserved.push_back("/health");
+  if (!config_.api_disabled) {
+    reserved.push_back(config_.api_prefix);
+    reserved.push_back(config_.api_prefix + "/");
+  }
+  plugins_.set_reserved_paths(std::move(reserved));
+  plugins_.set_session_router(this);
   for (const auto &load : PluginHost::plan(config_)) {
     std::string error;
-    Plugin *p = plugins_.load(load.path, load.name, load.config_json, error);
+    Plugin *p = plugins_.load(load, error);
     if (p && load.engine) error = engine_unfit(*p);
     if (!p || !error.empty()) {
       LOG_ERROR("%s", error.c_str());
       return false;
     }
     if (load.engine) engine_ = std::make_unique<Engine>(*p, loop_);
+    if (p->auth()) auth_.add(*p);
   }
   return engine_ != nullptr;
 }
 
-bool Node::start() {
+bool Node::start(const std::vector<std::string> &config_warnings) {
   started_at_ms_ = loop_.now_ms();
-  if (!load_engine()) return false;
+  bool loaded = load_plugins();
+  for (const auto &w : unclaimed_warnings(config_warnings, plugins_.claimed_keys()))
+    LOG_WARN("config: %s", w.c_str());
+  if (!loaded) return false;
   api_ = std::make_unique<ServerApi>(*this);
 
   struct addrinfo hints {};
@@ -174,8 +191,9 @@ bool Node::start() {
   event_add(sigterm_ev_, nullptr);
 
   for (auto &w : workers_) w->start();
-  if (!config_.token_hmac_secret_key.empty() || !config_.token_rsa_public_key.empty() ||
-      !config_.token_ecdsa_public_key.empty() || !config_.token_jwks_public_endpoint.empty())
+  if (auth_.empty() &&
+      (!config_.token_hmac_secret_key.empty() || !config_.token_rsa_public_key.empty() ||
+       !config_.token_ecdsa_public_key.empty() || !config_.token_jwks_public_endpoint.empty()))
     LOG_WARN(
         "client.token.* is set, but token verification needs the auth-jwt plugin, "
         "which this build does not have: connection tokens are rejected (3500)");
@@ -272,6 +290,10 @@ void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
     return WebSocketSession::upgrade(worker, req, resp);
   }
   if (config_.health_enabled && path == "/health") return resp.send(HttpResponse::json("{}"));
+  if (Plugin *p = plugins_.route(path)) {
+    if (shutting_down()) return resp.send(HttpResponse::empty(503));
+    return serve_plugin_route(worker, *p, req, std::move(resp));
+  }
   if (!config_.api_disabled && api_ && api_->handles(path)) {
     if (worker.is_home()) return api_->handle(req, std::move(resp));
     // The API runs on the node loop (engine, registry, routes); the answer
@@ -285,6 +307,19 @@ void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
     return;
   }
   resp.send(HttpResponse::text(404, "404 page not found"));
+}
+
+gyre_status Node::deliver_to_session(std::string_view node, std::string_view session,
+                                     std::string_view data) {
+  if (node != uid_) return GYRE_ERR_NOT_FOUND;  // other nodes: through the engine, later
+  Worker *w = registry_.session_worker(session);
+  if (!w) return GYRE_OK;  // an unknown session is ignored, as in Centrifugo
+  // Always posted, even to the caller's own worker: the commands must not
+  // run inside the caller's hook (another stream of the same plugin).
+  w->loop().post([this, w, s = std::string(session), d = std::string(data)] {
+    if (Client *c = registry_.session_client_on(*w, s)) c->handle_frame(d);
+  });
+  return GYRE_OK;
 }
 
 void Node::hand_over(Worker &worker, int fd) {
@@ -477,12 +512,12 @@ void Node::fan_out(std::string_view channel, Encode encode, Deliver deliver) {
       continue;
     }
     w->loop().post([w, ch = std::string(channel), json, deliver] {
-      SharedPush push{json, {}};
+      SharedPush push(json);
       deliver(*w, ch, push);
     });
   }
   if (home) {
-    SharedPush push{std::move(json), {}};
+    SharedPush push(std::move(json));
     deliver(*home, channel, push);
   }
 }

@@ -18,6 +18,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "auth.h"
 #include "codes.h"
 #include "config.h"
 #include "connection.h"
@@ -53,7 +54,7 @@ struct HistoryRequest {
   bool reverse = false;
 };
 
-class Node : public EngineEventHandler {
+class Node : public EngineEventHandler, public SessionRouter {
  public:
   explicit Node(Config config);
   ~Node() override;
@@ -61,7 +62,9 @@ class Node : public EngineEventHandler {
   Node &operator=(const Node &) = delete;
 
   // Loads plugins and binds the listener. False (after logging) on failure.
-  bool start();
+  // `config_warnings` are logged once the plugins are loaded, less those
+  // about keys a plugin's bound config section claims.
+  bool start(const std::vector<std::string> &config_warnings = {});
   void run();
   // Graceful stop: clients get 3001 shutdown, then the loop ends.
   void shutdown();
@@ -69,6 +72,8 @@ class Node : public EngineEventHandler {
   const Config &config() const { return config_; }
   Loop &loop() { return loop_; }
   Engine &engine() { return *engine_; }
+  // The auth plugins' chain (empty without any); usable from any worker.
+  Auth &auth() { return auth_; }
   ClientRegistry &registry() { return registry_; }
   const HttpLimits &http_limits() const { return http_limits_; }
   // Open connections on all workers (any thread).
@@ -117,10 +122,14 @@ class Node : public EngineEventHandler {
   void handle_join(std::string_view channel, const gyre_client_info &info) override;
   void handle_leave(std::string_view channel, const gyre_client_info &info) override;
 
+  // SessionRouter (emulation sessions; any thread).
+  gyre_status deliver_to_session(std::string_view node, std::string_view session,
+                                 std::string_view data) override;
+
  private:
   static void on_accept(evutil_socket_t fd, short, void *arg);
   void accept_ready();
-  bool load_engine();
+  bool load_plugins();
   // Any thread: serve this socket on `worker`, through its loop's queue.
   void hand_over(Worker &worker, int fd);
   bool origin_allowed(std::string_view origin, std::string_view host) const;
@@ -137,6 +146,8 @@ class Node : public EngineEventHandler {
   std::string uid_;
   std::string name_;
   int64_t started_at_ms_ = 0;
+  // Before plugins_: pending auth ops outlive the plugins' destroy.
+  Auth auth_;
   PluginHost plugins_;
   std::unique_ptr<Engine> engine_;
   ClientRegistry registry_;

@@ -28,6 +28,18 @@ class EngineEventHandler {
   virtual void handle_leave(std::string_view channel, const gyre_client_info &info) = 0;
 };
 
+// What transport plugins reach through the host that only the node knows:
+// emulation sessions (gyre_host_api.session_deliver) and the paths the
+// server serves itself.
+class SessionRouter {
+ public:
+  virtual ~SessionRouter() = default;
+  // Any thread. GYRE_ERR_NOT_FOUND for an unknown node; GYRE_OK otherwise
+  // (an unknown session is ignored).
+  virtual gyre_status deliver_to_session(std::string_view node, std::string_view session,
+                                         std::string_view data) = 0;
+};
+
 // For hosts without a node (gyre plugins, tests): events go nowhere.
 class NoEngineEvents : public EngineEventHandler {
  public:
@@ -62,15 +74,24 @@ struct gyre_op {
 
 namespace gyre {
 
+class PluginHost;
+
 // One loaded plugin instance.
 class Plugin {
  public:
   ~Plugin();
   const std::string &name() const { return name_; }
   const gyre_plugin_descriptor &descriptor() const { return desc_; }
-  // The engine table, with missing trailing slots zeroed; nullptr if none.
+  // The vtables, with missing trailing slots zeroed; nullptr if none.
   const gyre_engine_ops *engine() const { return has_engine_ ? &engine_ : nullptr; }
+  const gyre_auth_ops *auth() const { return has_auth_ ? &auth_ : nullptr; }
+  const gyre_transport_ops *transport() const { return has_transport_ ? &transport_ : nullptr; }
   void *state() const { return state_; }
+  // Paths claimed with route_add during init.
+  const std::vector<std::string> &routes() const { return routes_; }
+  // The config keys of a bound section, as full dotted paths (empty when
+  // the plugin reads plugins.load[].config).
+  std::vector<std::string> claimed_keys() const;
 
  private:
   friend class PluginHost;
@@ -79,9 +100,18 @@ class Plugin {
   void *handle_ = nullptr;
   gyre_plugin_descriptor desc_{};
   gyre_engine_ops engine_{};
+  gyre_auth_ops auth_{};
+  gyre_transport_ops transport_{};
   bool has_engine_ = false;
+  bool has_auth_ = false;
+  bool has_transport_ = false;
   void *state_ = nullptr;
   bool initialized_ = false;
+  bool in_init_ = false;
+  PluginHost *owner_ = nullptr;
+  std::string section_;  // config_section, when bound
+  bool bound_ = false;
+  std::vector<std::string> routes_;
   std::map<std::string, std::string> config_;   // key -> JSON text
   std::map<std::string, std::string> strings_;  // stable string values
   std::unique_ptr<gyre_host> host_;
@@ -96,8 +126,9 @@ class Plugin {
 struct PluginLoad {
   std::string name;
   std::string path;
-  std::string config_json;
-  bool engine = false;  // the node's engine (engine-<engine.type>)
+  std::string config_json = "{}";
+  bool config_given = false;  // plugins.load[].config was there
+  bool engine = false;        // the node's engine (engine-<engine.type>)
 };
 
 // Why `plugin` cannot be the node's engine (not an engine, or a broker hook
@@ -114,18 +145,34 @@ class PluginHost {
 
   PluginHost(Loop &loop, EngineEventHandler &events);
   ~PluginHost();
-  // Loads and initializes one plugin. config_json is the plugin's settings
-  // object. On failure returns nullptr and sets error (the load is fully
-  // unwound).
-  Plugin *load(const std::string &path, const std::string &expected_name,
-               const std::string &config_json, std::string &error);
+  // The server's config file (for bound sections) and the paths the server
+  // serves itself (route_add refuses them). Before the first load.
+  void set_config_root(std::string file_json) { config_root_ = std::move(file_json); }
+  void set_reserved_paths(std::vector<std::string> paths) { reserved_ = std::move(paths); }
+  void set_session_router(SessionRouter *router) { router_ = router; }
+  SessionRouter *session_router() const { return router_; }
+  // Loads and initializes one plugin. On failure returns nullptr and sets
+  // error (the load is fully unwound).
+  Plugin *load(const PluginLoad &spec, std::string &error);
   // Destroys every plugin (reverse load order). Never dlcloses: see ABI doc.
   void shutdown();
+  const std::vector<std::unique_ptr<Plugin>> &plugins() const { return plugins_; }
+  // Which plugin serves this exact path (route_add), or nullptr.
+  Plugin *route(std::string_view path) const;
+  // Every config key the loaded plugins' bound sections declare.
+  std::vector<std::string> claimed_keys() const;
   static const gyre_host_api &api();
 
  private:
+  friend struct HostThunks;
+  // route_add's check: not reserved, not claimed already.
+  bool route_free(std::string_view path) const;
+  bool bind_config(Plugin &p, const PluginLoad &spec, std::string &error);
   Loop &loop_;
   EngineEventHandler &events_;
+  SessionRouter *router_ = nullptr;
+  std::string config_root_ = "{}";
+  std::vector<std::string> reserved_;
   std::vector<std::unique_ptr<Plugin>> plugins_;
 };
 

@@ -16,6 +16,7 @@ bool ClientRegistry::add(Client *client, int64_t user_limit) {
     u = users_.emplace(client->user(), std::vector<ClientMap::value_type *>{}).first;
   it->second.user_index = u->second.size();
   u->second.push_back(&*it);
+  if (!client->session_id().empty()) sessions_[client->session_id()] = client;
   return true;
 }
 
@@ -34,7 +35,25 @@ void ClientRegistry::remove(Client *client) {
     }
     if (v.empty()) users_.erase(u);
   }
+  if (!client->session_id().empty()) {
+    auto sit = sessions_.find(client->session_id());
+    if (sit != sessions_.end() && sit->second == client) sessions_.erase(sit);
+  }
   clients_.erase(it);
+}
+
+Worker *ClientRegistry::session_worker(std::string_view session) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(session);
+  // worker() never changes after registration.
+  return it == sessions_.end() ? nullptr : &it->second->worker();
+}
+
+Client *ClientRegistry::session_client_on(const Worker &worker, std::string_view session) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end() || &it->second->worker() != &worker) return nullptr;
+  return it->second;
 }
 
 std::vector<Client *> ClientRegistry::targets_on(const Worker &worker, std::string_view user,

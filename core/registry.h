@@ -33,6 +33,11 @@ class ClientRegistry {
   std::vector<Client *> targets_on(const Worker &worker, std::string_view user,
                                    std::string_view client_id) const;
   std::vector<Client *> clients_on(const Worker &worker) const;
+  // Emulation and unidirectional sessions (Client::session_id()). Any
+  // thread: the worker that holds `session`, or nullptr.
+  Worker *session_worker(std::string_view session) const;
+  // On that worker's thread: its client, or nullptr (closed meanwhile).
+  Client *session_client_on(const Worker &worker, std::string_view session) const;
 
   size_t num_clients() const;
   size_t num_users() const;
@@ -50,6 +55,8 @@ class ClientRegistry {
   // (every anonymous client shares one list).
   std::unordered_map<std::string, std::vector<ClientMap::value_type *>, StringHash, std::equal_to<>>
       users_;
+  // Keyed by a view of the transport's session id (lives as the client).
+  std::unordered_map<std::string_view, Client *, StringHash> sessions_;
 };
 
 }  // namespace gyre

@@ -1,10 +1,13 @@
 // Transport: how a Client's protocol messages reach the wire. WebSocket is
-// built in; HTTP streaming and SSE arrive as plugins later.
+// built in; transport plugins add others (plugin_stream.h).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "codes.h"
 #include "frame.h"
@@ -14,8 +17,18 @@ namespace gyre {
 // A push encoded once for all subscribers: the JSON text, and the transport
 // frames built from it on first use (one per framing kind).
 struct SharedPush {
+  explicit SharedPush(std::string j) : json(std::move(j)) {}
   std::string json;
   FrameRef ws_frame;
+  // Frames of plugin transports, keyed by plugin, framing and wire form
+  // (plugin_stream.cc); empty unless such streams subscribe.
+  struct Encoded {
+    const void *plugin;
+    uint32_t framing;
+    uint32_t form;
+    FrameRef frame;
+  };
+  std::vector<Encoded> encoded;
 };
 
 class Transport {
@@ -33,6 +46,16 @@ class Transport {
   virtual void flush() = 0;
   // Ends the session with this code and reason (close frame on WebSocket).
   virtual void close(Disconnect d) = 0;
+  // GYRE_STREAM_* flags of a plugin stream (0 for plain WebSocket).
+  virtual uint32_t stream_flags() const { return 0; }
+  // The session id of emulation and unidirectional streams, else empty.
+  virtual std::string_view session_id() const { return {}; }
+  // The headers of the HTTP request that opened the connection, while they
+  // are kept (until the connect is decided), or nullptr.
+  virtual const std::vector<std::pair<std::string, std::string>> *request_headers() const {
+    return nullptr;
+  }
+  virtual void drop_request_headers() {}
 };
 
 }  // namespace gyre

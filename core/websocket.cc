@@ -59,22 +59,29 @@ bool valid_key(std::string_view key) {
 
 }  // namespace
 
-void WebSocketSession::upgrade(Worker &worker, HttpRequest &req, HttpResponder &resp) {
+bool WebSocketSession::handshake(const HttpRequest &req, HttpResponder &resp,
+                                 std::string_view extra, std::string &out) {
   if (!req.upgrade || !header_has_token(req.header("upgrade"), "websocket") ||
       !header_has_token(req.header("connection"), "upgrade")) {
-    return resp.send(HttpResponse::text(400, "Bad Request"));
+    resp.send(HttpResponse::text(400, "Bad Request"));
+    return false;
   }
   if (req.header("sec-websocket-version") != "13") {
     HttpResponse r = HttpResponse::text(426, "Upgrade Required");
     r.headers.emplace_back("Sec-WebSocket-Version", "13");
-    return resp.send(std::move(r));
+    resp.send(std::move(r));
+    return false;
   }
   std::string_view key = req.header("sec-websocket-key");
-  if (!valid_key(key)) return resp.send(HttpResponse::text(400, "Bad Request"));
+  if (!valid_key(key)) {
+    resp.send(HttpResponse::text(400, "Bad Request"));
+    return false;
+  }
   std::string format;
   if ((req.query_param("cf_protocol", format) && format == "protobuf") ||
       (req.query_param("format", format) && format == "protobuf")) {
-    return resp.send(HttpResponse::text(400, "protobuf protocol is not supported yet"));
+    resp.send(HttpResponse::text(400, "protobuf protocol is not supported yet"));
+    return false;
   }
   std::string_view protocols = req.header("sec-websocket-protocol");
   std::string chosen;
@@ -82,21 +89,44 @@ void WebSocketSession::upgrade(Worker &worker, HttpRequest &req, HttpResponder &
     if (header_has_token(protocols, "centrifuge-json")) {
       chosen = "centrifuge-json";
     } else if (header_has_token(protocols, "centrifuge-protobuf")) {
-      return resp.send(HttpResponse::text(400, "protobuf protocol is not supported yet"));
+      resp.send(HttpResponse::text(400, "protobuf protocol is not supported yet"));
+      return false;
     }
   }
-  std::string handshake =
+  out =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
       accept_key(key) + "\r\n";
-  if (!chosen.empty()) handshake += "Sec-WebSocket-Protocol: " + chosen + "\r\n";
-  handshake += "\r\n";
+  if (!chosen.empty()) out += "Sec-WebSocket-Protocol: " + chosen + "\r\n";
+  out += extra;
+  out += "\r\n";
+  return true;
+}
+
+void WebSocketSession::upgrade(Worker &worker, HttpRequest &req, HttpResponder &resp) {
+  std::string handshake;
+  if (!WebSocketSession::handshake(req, resp, {}, handshake)) return;
   auto session = std::make_unique<WebSocketSession>(worker);
+  // Auth plugins may want the request's headers (cookies, Authorization)
+  // at connect; nobody else does, so they are kept only then.
+  if (!worker.node().auth().empty())
+    session->headers_ = std::make_unique<HeaderList>(std::move(req.headers));
   WebSocketSession *raw = session.get();
   Connection *conn = resp.take_over(handshake, std::move(session));
   if (!conn) return;
   raw->conn_ = conn;
   // From here the client's queue limit (3008) bounds what is queued.
+  conn->set_read_limit(0);
+  raw->client_->start();
+}
+
+void WebSocketSession::start_bound(Worker &worker, HttpResponder &resp, std::string_view handshake,
+                                   std::unique_ptr<StreamBinding> binding) {
+  auto session = std::make_unique<WebSocketSession>(worker, std::move(binding));
+  WebSocketSession *raw = session.get();
+  Connection *conn = resp.take_over(handshake, std::move(session));
+  if (!conn) return;
+  raw->conn_ = conn;
   conn->set_read_limit(0);
   raw->client_->start();
 }
@@ -112,8 +142,20 @@ const wslay_event_callbacks &WebSocketSession::callbacks() {
   return cb;
 }
 
-WebSocketSession::WebSocketSession(Worker &worker) : worker_(worker) {
+WebSocketSession::WebSocketSession(Worker &worker, std::unique_ptr<StreamBinding> binding)
+    : worker_(worker), binding_(std::move(binding)) {
   client_ = std::make_shared<Client>(worker, *this);
+  if (binding_) binding_->set_session(client_.get(), this);
+}
+
+const HeaderList *WebSocketSession::request_headers() const {
+  if (binding_) return binding_->request_headers();
+  return headers_.get();
+}
+
+void WebSocketSession::drop_request_headers() {
+  if (binding_) binding_->drop_request_headers();
+  headers_.reset();
 }
 
 WebSocketSession::~WebSocketSession() {
@@ -179,18 +221,24 @@ void WebSocketSession::on_msg_cb(wslay_event_context_ptr, const wslay_event_on_m
                                  void *user) {
   auto *self = static_cast<WsContext *>(user)->session;
   if (self->closing_) return;
+  std::string_view msg(reinterpret_cast<const char *>(arg->msg), arg->msg_length);
   switch (arg->opcode) {
     case WSLAY_TEXT_FRAME:
-      self->client_->handle_frame(
-          std::string_view(reinterpret_cast<const char *>(arg->msg), arg->msg_length));
+      if (self->binding_)
+        self->binding_->message(msg, false);
+      else
+        self->client_->handle_frame(msg);
       break;
     case WSLAY_BINARY_FRAME:
       // Binary frames carry protobuf, which this JSON connection did not ask for.
-      self->client_->disconnect(disconnects::kBadRequest);
+      if (self->binding_)
+        self->binding_->message(msg, true);
+      else
+        self->client_->disconnect(disconnects::kBadRequest);
       break;
     case WSLAY_CONNECTION_CLOSE:
       // wslay echoes the close frame; the client just went away.
-      self->client_->on_transport_closed();
+      self->peer_closed();
       break;
     default: break;
   }
@@ -226,7 +274,7 @@ void WebSocketSession::on_data(Connection &conn) {
   if (!wslay_event_want_read(wc_->ctx)) {
     // wslay stopped reading: a close frame was received or sent (e.g. the
     // 1009 of an oversize message).
-    client_->on_transport_closed();
+    peer_closed();
     begin_close();
     return;
   }
@@ -252,18 +300,45 @@ void WebSocketSession::begin_close() {
 
 void WebSocketSession::on_close(Connection &) {
   closing_ = true;
-  client_->on_transport_closed();
+  peer_closed();
 }
 
-void WebSocketSession::write(std::string_view json) {
-  if (closing_ || !conn_) return;
-  Frame *f = make_ws_text_frame(json);
+void WebSocketSession::peer_closed() {
+  client_->on_transport_closed();
+  if (binding_) binding_->ended(disconnects::kConnectionClosed);
+}
+
+void WebSocketSession::send_text(std::string_view payload) {
+  Frame *f = make_ws_text_frame(payload);
   conn_->send(f);
   f->unref();
 }
 
+void WebSocketSession::write(std::string_view json) {
+  if (closing_ || !conn_) return;
+  if (!binding_) return send_text(json);
+  std::string bytes;
+  if (!binding_->encode(json, bytes)) {
+    LOG_WARN("transport %s: encode failed; closing the stream", binding_->transport().c_str());
+    return client_->disconnect(disconnects::kInternal);
+  }
+  send_text(bytes);
+}
+
+void WebSocketSession::write_raw(std::string_view bytes) {
+  if (closing_ || !conn_ || bytes.empty()) return;
+  send_text(bytes);
+}
+
 void WebSocketSession::write_shared(SharedPush &push) {
   if (closing_ || !conn_) return;
+  if (binding_) {
+    // Form 0: WebSocket text frames (plugin_stream.cc uses 1 and 2).
+    Frame *f = binding_->shared_frame(push, 0, &make_ws_text_frame);
+    if (!f) return client_->disconnect(disconnects::kInternal);
+    conn_->send(f);
+    return;
+  }
   if (!push.ws_frame) push.ws_frame = FrameRef(make_ws_text_frame(push.json));
   conn_->send(push.ws_frame.get());
 }
@@ -280,9 +355,14 @@ void WebSocketSession::close(Disconnect d) {
     // "Nothing to tell": close TCP without a close frame.
     closing_ = true;
     conn_->close_after_flush(0);
+    if (binding_) binding_->ended(d);
     return;
   }
   if (d.code == disconnects::kSlow.code) conn_->drop_unsent();
+  // Plugin streams may want the code as a push too (uni_websocket does).
+  if (binding_ && (binding_->flags() & GYRE_STREAM_DISCONNECT_PUSH))
+    write(binding_->disconnect_message(d));
+  if (binding_) binding_->ended(d);
   if (!lease()) {
     closing_ = true;
     conn_->close_now();

@@ -96,7 +96,7 @@ void Worker::client_closed(Client &c) {
 }
 
 void Worker::track_expiry(Client &c) {
-  if (c.expire_at_ms() > 0)
+  if (c.has_expiry())
     expiring_.insert(&c);
   else
     expiring_.erase(&c);
@@ -140,10 +140,14 @@ void Worker::disconnect_all(const Disconnect &d) {
 
 void Worker::housekeeping() {
   int64_t now = loop_->now_ms();
-  std::vector<Client *> expired;
-  for (Client *c : expiring_)
-    if (c->expire_at_ms() <= now) expired.push_back(c);
-  for (Client *c : expired) c->disconnect(disconnects::kExpired);
+  // A check may disconnect its client (which leaves expiring_) or end a
+  // subscription: walk a copy.
+  std::vector<Client *> expiring(expiring_.begin(), expiring_.end());
+  for (Client *c : expiring) {
+    if (!expiring_.count(c)) continue;
+    c->check_expiry(now);
+    if (expiring_.count(c) && !c->has_expiry()) expiring_.erase(c);
+  }
   const Config &cfg = node_.config();
   int64_t mono = loop_->mono_ms();
   if (cfg.presence_update_interval_ms > 0 &&

@@ -62,8 +62,8 @@ class Worker {
   // Worker thread, from its Clients.
   bool client_connected(Client &c);
   void client_closed(Client &c);
-  // Call after a client's expire_at changed (only those with one are
-  // checked by the housekeeping timer).
+  // Call after a client's or one of its subscriptions' expiry changed
+  // (only clients with one are checked by the housekeeping timer).
   void track_expiry(Client &c);
   // A local subscriber of a channel arrived (`first`: the Hub had none).
   // cb(ok) once the engine delivers the channel to this worker: at once

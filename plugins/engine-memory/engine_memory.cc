@@ -170,17 +170,20 @@ void plugin_destroy(void *state) noexcept {
 }
 
 const gyre_plugin_descriptor kDescriptor = {
-    sizeof(gyre_plugin_descriptor),
-    GYRE_ABI_MAJOR,
-    GYRE_ABI_MINOR,
-    "engine-memory",
-    "0.1.0",
-    "in-process broker, history and presence for a single node",
-    GYRE_PLUGIN_ENGINE,
-    kConfigSchema,
-    plugin_init,
-    plugin_destroy,
-    &kOps,
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "engine-memory",
+    .version = "0.1.0",
+    .description = "in-process broker, history and presence for a single node",
+    .kinds = GYRE_PLUGIN_ENGINE,
+    .config_schema = kConfigSchema,
+    .init = plugin_init,
+    .destroy = plugin_destroy,
+    .engine = &kOps,
+    .config_section = nullptr,
+    .auth = nullptr,
+    .transport = nullptr,
 };
 
 }  // namespace

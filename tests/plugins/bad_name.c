@@ -12,17 +12,17 @@ static gyre_status bad_name_init(const gyre_host_api *api, gyre_host *host, void
 static void bad_name_destroy(void *state) { (void)state; }
 
 static const gyre_plugin_descriptor kDescriptor = {
-    sizeof(gyre_plugin_descriptor),
-    GYRE_ABI_MAJOR,
-    GYRE_ABI_MINOR,
-    "misnamed-plugin",
-    "0.0.1",
-    "test plugin whose descriptor name differs from its file name",
-    0,
-    NULL,
-    bad_name_init,
-    bad_name_destroy,
-    NULL,
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "misnamed-plugin",
+    .version = "0.0.1",
+    .description = "test plugin whose descriptor name differs from its file name",
+    .kinds = 0,
+    .config_schema = NULL,
+    .init = bad_name_init,
+    .destroy = bad_name_destroy,
+    .engine = NULL,
 };
 
 GYRE_PLUGIN_DEFINE(kDescriptor)

@@ -12,17 +12,17 @@ static gyre_status engine_missing_ops_init(const gyre_host_api *api, gyre_host *
 static void engine_missing_ops_destroy(void *state) { (void)state; }
 
 static const gyre_plugin_descriptor kDescriptor = {
-    sizeof(gyre_plugin_descriptor),
-    GYRE_ABI_MAJOR,
-    GYRE_ABI_MINOR,
-    "engine-missing-ops",
-    "0.0.1",
-    "test plugin that claims to be an engine without engine ops",
-    GYRE_PLUGIN_ENGINE,
-    NULL,
-    engine_missing_ops_init,
-    engine_missing_ops_destroy,
-    NULL,
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "engine-missing-ops",
+    .version = "0.0.1",
+    .description = "test plugin that claims to be an engine without engine ops",
+    .kinds = GYRE_PLUGIN_ENGINE,
+    .config_schema = NULL,
+    .init = engine_missing_ops_init,
+    .destroy = engine_missing_ops_destroy,
+    .engine = NULL,
 };
 
 GYRE_PLUGIN_DEFINE(kDescriptor)

@@ -28,17 +28,17 @@ static gyre_status missing_publish_init(const gyre_host_api *api, gyre_host *hos
 static void missing_publish_destroy(void *state) { (void)state; }
 
 static const gyre_plugin_descriptor kDescriptor = {
-    sizeof(gyre_plugin_descriptor),
-    GYRE_ABI_MAJOR,
-    GYRE_ABI_MINOR,
-    "engine-memory",
-    "0.0.1",
-    "test plugin: an engine without a publish hook",
-    GYRE_PLUGIN_ENGINE,
-    NULL,
-    missing_publish_init,
-    missing_publish_destroy,
-    &kEngine,
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "engine-memory",
+    .version = "0.0.1",
+    .description = "test plugin: an engine without a publish hook",
+    .kinds = GYRE_PLUGIN_ENGINE,
+    .config_schema = NULL,
+    .init = missing_publish_init,
+    .destroy = missing_publish_destroy,
+    .engine = &kEngine,
 };
 
 GYRE_PLUGIN_DEFINE(kDescriptor)

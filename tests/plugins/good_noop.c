@@ -41,17 +41,17 @@ static gyre_status good_noop_init(const gyre_host_api *api, gyre_host *host, voi
 static void good_noop_destroy(void *state) { (void)state; }
 
 static const gyre_plugin_descriptor kDescriptor = {
-    sizeof(gyre_plugin_descriptor),
-    GYRE_ABI_MAJOR,
-    GYRE_ABI_MINOR,
-    "good-noop",
-    "0.0.1",
-    "test plugin: a valid engine that does nothing",
-    GYRE_PLUGIN_ENGINE,
-    kSchema,
-    good_noop_init,
-    good_noop_destroy,
-    &kEngine,
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "good-noop",
+    .version = "0.0.1",
+    .description = "test plugin: a valid engine that does nothing",
+    .kinds = GYRE_PLUGIN_ENGINE,
+    .config_schema = kSchema,
+    .init = good_noop_init,
+    .destroy = good_noop_destroy,
+    .engine = &kEngine,
 };
 
 GYRE_PLUGIN_DEFINE(kDescriptor)

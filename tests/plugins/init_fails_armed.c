@@ -31,17 +31,17 @@ static gyre_status init_fails_armed_init(const gyre_host_api *api, gyre_host *ho
 static void init_fails_armed_destroy(void *state) { (void)state; }
 
 static const gyre_plugin_descriptor kDescriptor = {
-    sizeof(gyre_plugin_descriptor),
-    GYRE_ABI_MAJOR,
-    GYRE_ABI_MINOR,
-    "init-fails-armed",
-    "0.0.1",
-    "test plugin: init arms a timer and a watch, then fails",
-    0,
-    NULL,
-    init_fails_armed_init,
-    init_fails_armed_destroy,
-    NULL,
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "init-fails-armed",
+    .version = "0.0.1",
+    .description = "test plugin: init arms a timer and a watch, then fails",
+    .kinds = 0,
+    .config_schema = NULL,
+    .init = init_fails_armed_init,
+    .destroy = init_fails_armed_destroy,
+    .engine = NULL,
 };
 
 GYRE_PLUGIN_DEFINE(kDescriptor)

@@ -37,17 +37,16 @@ static void newer_minor_destroy(void *state) { (void)state; }
 
 static const newer_descriptor kDescriptor = {
     {
-        sizeof(newer_descriptor),
-        GYRE_ABI_MAJOR,
-        GYRE_ABI_MINOR + 1,
-        "newer-minor",
-        "0.0.1",
-        "test plugin built for a newer minor of the ABI",
-        GYRE_PLUGIN_ENGINE,
-        NULL,
-        newer_minor_init,
-        newer_minor_destroy,
-        &kEngine.base,
+        .size = sizeof(newer_descriptor),
+        .abi_major = GYRE_ABI_MAJOR,
+        .abi_minor = GYRE_ABI_MINOR + 1,
+        .name = "newer-minor",
+        .version = "0.0.1",
+        .description = "test plugin built for a newer minor of the ABI",
+        .kinds = GYRE_PLUGIN_ENGINE,
+        .init = newer_minor_init,
+        .destroy = newer_minor_destroy,
+        .engine = &kEngine.base,
     },
     NULL,
 };

@@ -4,17 +4,17 @@
 #include <gyre/plugin.h>
 
 static const gyre_plugin_descriptor kDescriptor = {
-    sizeof(gyre_plugin_descriptor),
-    GYRE_ABI_MAJOR,
-    GYRE_ABI_MINOR,
-    "no-entry",
-    "0.0.1",
-    "test plugin whose entry point is misspelled",
-    0,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "no-entry",
+    .version = "0.0.1",
+    .description = "test plugin whose entry point is misspelled",
+    .kinds = 0,
+    .config_schema = NULL,
+    .init = NULL,
+    .destroy = NULL,
+    .engine = NULL,
 };
 
 GYRE_PLUGIN_EXPORT const gyre_plugin_descriptor *gyre_plugin_entry_point(void);

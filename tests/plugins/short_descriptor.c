@@ -15,17 +15,17 @@ static gyre_status short_descriptor_init(const gyre_host_api *api, gyre_host *ho
 static void short_descriptor_destroy(void *state) { (void)state; }
 
 static const gyre_plugin_descriptor kDescriptor = {
-    offsetof(gyre_plugin_descriptor, engine),
-    GYRE_ABI_MAJOR,
-    GYRE_ABI_MINOR,
-    "short-descriptor",
-    "0.0.1",
-    "test plugin whose descriptor ends before the engine slot",
-    GYRE_PLUGIN_ENGINE,
-    NULL,
-    short_descriptor_init,
-    short_descriptor_destroy,
-    (const gyre_engine_ops *)0x1, /* beyond `size`: the host must not read it */
+    .size = offsetof(gyre_plugin_descriptor, engine),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "short-descriptor",
+    .version = "0.0.1",
+    .description = "test plugin whose descriptor ends before the engine slot",
+    .kinds = GYRE_PLUGIN_ENGINE,
+    .config_schema = NULL,
+    .init = short_descriptor_init,
+    .destroy = short_descriptor_destroy,
+    .engine = (const gyre_engine_ops *)0x1, /* beyond `size`: the host must not read it */
 };
 
 GYRE_PLUGIN_DEFINE(kDescriptor)

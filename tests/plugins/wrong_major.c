@@ -14,17 +14,17 @@ static void wrong_major_destroy(void *state) { (void)state; }
 static const gyre_engine_ops kEngine = {.size = sizeof(gyre_engine_ops)};
 
 static const gyre_plugin_descriptor kDescriptor = {
-    sizeof(gyre_plugin_descriptor),
-    GYRE_ABI_MAJOR + 1,
-    GYRE_ABI_MINOR,
-    "wrong-major",
-    "0.0.1",
-    "test plugin built for a future ABI major",
-    GYRE_PLUGIN_ENGINE,
-    NULL,
-    wrong_major_init,
-    wrong_major_destroy,
-    &kEngine,
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR + 1,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "wrong-major",
+    .version = "0.0.1",
+    .description = "test plugin built for a future ABI major",
+    .kinds = GYRE_PLUGIN_ENGINE,
+    .config_schema = NULL,
+    .init = wrong_major_init,
+    .destroy = wrong_major_destroy,
+    .engine = &kEngine,
 };
 
 GYRE_PLUGIN_DEFINE(kDescriptor)

@@ -72,6 +72,81 @@ int main(void) {
   FIELD(gyre_config_field, default_value);
   FIELD(gyre_config_field, description);
 
+  SIZE(gyre_header);
+  FIELD(gyre_header, name);
+  FIELD(gyre_header, value);
+
+  SIZE(gyre_subscription_grant);
+  FIELD(gyre_subscription_grant, size);
+  FIELD(gyre_subscription_grant, channel);
+  FIELD(gyre_subscription_grant, info);
+  FIELD(gyre_subscription_grant, data);
+  FIELD(gyre_subscription_grant, expire_at);
+  FIELD(gyre_subscription_grant, client_side_refresh);
+  FIELD(gyre_subscription_grant, override_mask);
+  FIELD(gyre_subscription_grant, override_values);
+
+  SIZE(gyre_credentials);
+  FIELD(gyre_credentials, size);
+  FIELD(gyre_credentials, user);
+  FIELD(gyre_credentials, info);
+  FIELD(gyre_credentials, expire_at);
+  FIELD(gyre_credentials, client_side_refresh);
+  FIELD(gyre_credentials, data);
+  FIELD(gyre_credentials, subs);
+  FIELD(gyre_credentials, num_subs);
+
+  SIZE(gyre_connect_request);
+  FIELD(gyre_connect_request, size);
+  FIELD(gyre_connect_request, client);
+  FIELD(gyre_connect_request, transport);
+  FIELD(gyre_connect_request, token);
+  FIELD(gyre_connect_request, data);
+  FIELD(gyre_connect_request, name);
+  FIELD(gyre_connect_request, version);
+  FIELD(gyre_connect_request, headers);
+  FIELD(gyre_connect_request, num_headers);
+  FIELD(gyre_connect_request, emulated_headers);
+  FIELD(gyre_connect_request, num_emulated_headers);
+
+  SIZE(gyre_refresh_request);
+  FIELD(gyre_refresh_request, size);
+  FIELD(gyre_refresh_request, client);
+  FIELD(gyre_refresh_request, user);
+  FIELD(gyre_refresh_request, transport);
+  FIELD(gyre_refresh_request, token);
+  FIELD(gyre_refresh_request, info);
+  FIELD(gyre_refresh_request, expire_at);
+
+  SIZE(gyre_subscribe_request);
+  FIELD(gyre_subscribe_request, size);
+  FIELD(gyre_subscribe_request, client);
+  FIELD(gyre_subscribe_request, user);
+  FIELD(gyre_subscribe_request, transport);
+  FIELD(gyre_subscribe_request, channel);
+  FIELD(gyre_subscribe_request, token);
+  FIELD(gyre_subscribe_request, data);
+  FIELD(gyre_subscribe_request, conn_info);
+
+  SIZE(gyre_http_request);
+  FIELD(gyre_http_request, size);
+  FIELD(gyre_http_request, method);
+  FIELD(gyre_http_request, path);
+  FIELD(gyre_http_request, query);
+  FIELD(gyre_http_request, headers);
+  FIELD(gyre_http_request, num_headers);
+  FIELD(gyre_http_request, body);
+  FIELD(gyre_http_request, http_minor);
+
+  SIZE(gyre_stream_options);
+  FIELD(gyre_stream_options, size);
+  FIELD(gyre_stream_options, transport);
+  FIELD(gyre_stream_options, flags);
+  FIELD(gyre_stream_options, framing);
+  FIELD(gyre_stream_options, status);
+  FIELD(gyre_stream_options, headers);
+  FIELD(gyre_stream_options, num_headers);
+
   SIZE(gyre_host_api);
   FIELD(gyre_host_api, abi_major);
   FIELD(gyre_host_api, abi_minor);
@@ -96,6 +171,17 @@ int main(void) {
   FIELD(gyre_host_api, handle_publication);
   FIELD(gyre_host_api, handle_join);
   FIELD(gyre_host_api, handle_leave);
+  FIELD(gyre_host_api, auth_grant);
+  FIELD(gyre_host_api, auth_grant_subscription);
+  FIELD(gyre_host_api, auth_deny);
+  FIELD(gyre_host_api, route_add);
+  FIELD(gyre_host_api, http_respond);
+  FIELD(gyre_host_api, stream_open);
+  FIELD(gyre_host_api, stream_write);
+  FIELD(gyre_host_api, stream_deliver);
+  FIELD(gyre_host_api, stream_close);
+  FIELD(gyre_host_api, session_deliver);
+  FIELD(gyre_host_api, buffer_append);
 
   SIZE(gyre_engine_ops);
   FIELD(gyre_engine_ops, size);
@@ -111,6 +197,21 @@ int main(void) {
   FIELD(gyre_engine_ops, presence_get);
   FIELD(gyre_engine_ops, presence_stats);
 
+  SIZE(gyre_auth_ops);
+  FIELD(gyre_auth_ops, size);
+  FIELD(gyre_auth_ops, flags);
+  FIELD(gyre_auth_ops, on_connect);
+  FIELD(gyre_auth_ops, on_refresh);
+  FIELD(gyre_auth_ops, on_subscribe);
+  FIELD(gyre_auth_ops, on_sub_refresh);
+
+  SIZE(gyre_transport_ops);
+  FIELD(gyre_transport_ops, size);
+  FIELD(gyre_transport_ops, on_request);
+  FIELD(gyre_transport_ops, encode);
+  FIELD(gyre_transport_ops, on_message);
+  FIELD(gyre_transport_ops, on_close);
+
   SIZE(gyre_plugin_descriptor);
   FIELD(gyre_plugin_descriptor, size);
   FIELD(gyre_plugin_descriptor, abi_major);
@@ -123,6 +224,9 @@ int main(void) {
   FIELD(gyre_plugin_descriptor, init);
   FIELD(gyre_plugin_descriptor, destroy);
   FIELD(gyre_plugin_descriptor, engine);
+  FIELD(gyre_plugin_descriptor, config_section);
+  FIELD(gyre_plugin_descriptor, auth);
+  FIELD(gyre_plugin_descriptor, transport);
 
   CONST(GYRE_OK);
   CONST(GYRE_ERR_INVALID);
@@ -138,6 +242,18 @@ int main(void) {
   CONST(GYRE_LOG_WARN);
   CONST(GYRE_LOG_ERROR);
   CONST(GYRE_PLUGIN_ENGINE);
+  CONST(GYRE_PLUGIN_AUTH);
+  CONST(GYRE_PLUGIN_TRANSPORT);
+  CONST(GYRE_OVERRIDE_PRESENCE);
+  CONST(GYRE_OVERRIDE_JOIN_LEAVE);
+  CONST(GYRE_OVERRIDE_FORCE_PUSH_JOIN_LEAVE);
+  CONST(GYRE_OVERRIDE_FORCE_RECOVERY);
+  CONST(GYRE_OVERRIDE_FORCE_POSITIONING);
+  CONST(GYRE_STREAM_WEBSOCKET);
+  CONST(GYRE_STREAM_UNIDIRECTIONAL);
+  CONST(GYRE_STREAM_EMULATION);
+  CONST(GYRE_STREAM_DISCONNECT_PUSH);
+  CONST(GYRE_AUTH_TOKEN_ONLY);
   CONST(GYRE_SUPPRESS_NONE);
   CONST(GYRE_SUPPRESS_IDEMPOTENCY);
   CONST(GYRE_SUPPRESS_VERSION);

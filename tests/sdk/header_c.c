@@ -10,16 +10,18 @@ static gyre_status init(const gyre_host_api *api, gyre_host *host, void **state)
 
 static void destroy(void *state) { (void)state; }
 
-static const gyre_plugin_descriptor descriptor = {sizeof(gyre_plugin_descriptor),
-                                                  GYRE_ABI_MAJOR,
-                                                  GYRE_ABI_MINOR,
-                                                  "header-check",
-                                                  "0",
-                                                  "",
-                                                  0,
-                                                  NULL,
-                                                  init,
-                                                  destroy,
-                                                  NULL};
+static const gyre_plugin_descriptor descriptor = {
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "header-check",
+    .version = "0",
+    .description = "",
+    .kinds = 0,
+    .config_schema = NULL,
+    .init = init,
+    .destroy = destroy,
+    .engine = NULL,
+};
 
 GYRE_PLUGIN_DEFINE(descriptor)

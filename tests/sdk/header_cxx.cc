@@ -7,17 +7,22 @@ gyre_status init(const gyre_host_api *, gyre_host *, void **state) {
   return GYRE_OK;
 }
 void destroy(void *) {}
-const gyre_plugin_descriptor descriptor = {sizeof(gyre_plugin_descriptor),
-                                           GYRE_ABI_MAJOR,
-                                           GYRE_ABI_MINOR,
-                                           "header-check",
-                                           "0",
-                                           "",
-                                           0,
-                                           nullptr,
-                                           init,
-                                           destroy,
-                                           nullptr};
+const gyre_plugin_descriptor descriptor = {
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "header-check",
+    .version = "0",
+    .description = "",
+    .kinds = 0,
+    .config_schema = nullptr,
+    .init = init,
+    .destroy = destroy,
+    .engine = nullptr,
+    .config_section = nullptr,
+    .auth = nullptr,
+    .transport = nullptr,
+};
 }  // namespace
 
 GYRE_PLUGIN_DEFINE(descriptor)

@@ -138,7 +138,7 @@ TEST(Hub, DoubleRemoveAfterSlotReuse) {
 
 TEST(Hub, BroadcastWithoutSubscribersIsNoop) {
   Hub hub;
-  gyre::SharedPush push{"{}", {}};
+  gyre::SharedPush push("{}");
   hub.broadcast_publication("none", push, 1, "e");
   hub.broadcast_join_leave("none", push);
   EXPECT_EQ(hub.num_channels(), 0u);

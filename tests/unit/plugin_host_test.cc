@@ -15,7 +15,10 @@ TEST(PluginHost, FailedInitLeavesNoTimerOrWatchArmed) {
   gyre::NoEngineEvents events;
   gyre::PluginHost host(loop, events);
   std::string error;
-  gyre::Plugin *p = host.load(GYRE_INIT_FAILS_ARMED_PATH, "init-fails-armed", "{}", error);
+  gyre::PluginLoad spec;
+  spec.name = "init-fails-armed";
+  spec.path = GYRE_INIT_FAILS_ARMED_PATH;
+  gyre::Plugin *p = host.load(spec, error);
   ASSERT_EQ(p, nullptr);
   EXPECT_NE(error.find("init-fails-armed"), std::string::npos) << error;
   EXPECT_NE(error.find("initialize"), std::string::npos) << error;

@@ -141,17 +141,18 @@ static void echo_destroy(void *state) {
 }
 
 static const gyre_plugin_descriptor kDescriptor = {
-    sizeof(gyre_plugin_descriptor),
-    GYRE_ABI_MAJOR,
-    GYRE_ABI_MINOR,
-    "engine-echo", /* must match the configured name (engine-<engine.type>) */
+    .size = sizeof(gyre_plugin_descriptor),
+    .abi_major = GYRE_ABI_MAJOR,
+    .abi_minor = GYRE_ABI_MINOR,
+    .name = "engine-echo",
+    .version = /* must match the configured name (engine-<engine.type>) */
     "1.0.0",
-    "example: a single-node broker without history or presence",
-    GYRE_PLUGIN_ENGINE,
-    kSchema,
-    echo_init,
-    echo_destroy,
-    &kEngine,
+    .description = "example: a single-node broker without history or presence",
+    .kinds = GYRE_PLUGIN_ENGINE,
+    .config_schema = kSchema,
+    .init = echo_init,
+    .destroy = echo_destroy,
+    .engine = &kEngine,
 };
 
 /* The one exported symbol. */

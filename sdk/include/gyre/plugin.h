@@ -23,17 +23,26 @@
  *   The host runs several event loops, one per thread ("workers",
  *   node.workers, one per core by default). Connections and clients are
  *   spread over the workers; the first worker's loop, on the main thread,
- *   is "the loop" of this header: it alone talks to plugins. Every hook a
- *   plugin implements is called on that loop's thread, never concurrently
- *   with another hook of the same plugin, and every host API function must
- *   be called from it, except the ones whose comment says "thread-safe"
- *   (only `post`). A plugin that uses threads of its own brings results back
- *   to the loop with `post`.
- *   Requests from clients on other workers reach an engine as ordinary hook
- *   calls on the loop thread (the host copies their arguments across), and
- *   the host copies completions and events before handing them to other
- *   workers: a plugin never sees a worker thread, and what it passes to a
- *   completion or event call needs to live only for that call.
+ *   is "the loop" of this header.
+ *   - Engine and auth hooks, init and destroy run on the loop thread, never
+ *     concurrently with another of those hooks of the same plugin.
+ *   - Transport hooks run on the worker thread that owns the stream's
+ *     connection (the loop thread too when node.workers is 1). Hooks of one
+ *     stream never run concurrently, but different streams' hooks may run
+ *     at the same time on different workers, and alongside the plugin's
+ *     loop-thread hooks: a transport keeps per-stream data in its stream
+ *     state and treats shared state as read-only after init (or locks it).
+ *   - Host API functions must be called on the loop thread, except where
+ *     their comment says "thread-safe" (post, log, now_ms, session_deliver)
+ *     or "stream thread" (the gyre_stream calls: on the stream's worker,
+ *     from inside one of that stream's hooks).
+ *   A plugin that uses threads of its own brings results back to the loop
+ *   with `post`.
+ *   Requests from clients on other workers reach engine and auth hooks as
+ *   ordinary hook calls on the loop thread (the host copies their arguments
+ *   across), and the host copies completions and events before handing them
+ *   to other workers: what a plugin passes to a completion or event call
+ *   needs to live only for that call.
  *
  * OWNERSHIP
  *   - gyre_str values are borrowed views: valid only for the duration of the
@@ -50,9 +59,24 @@
  *   convention or longjmp crosses this boundary: C++ plugins must catch
  *   everything at every entry point.
  *
+ * RE-ENTRANCY
+ *   A hook may call back into the host before it returns (publish from an
+ *   engine hook, answer an auth op at once, deliver commands to a stream
+ *   from on_request). The host defers destructive work until the hook
+ *   returns: a stream closed from inside its own hook gets on_close after
+ *   the hook returned, never inside it. Each hook's comment says which host
+ *   calls it may make.
+ *
  * NAMING
  *   gyre_ types and functions, GYRE_ constants. Hooks a plugin implements are
  *   members of an `_ops` table; host calls are members of gyre_host_api.
+ *   Engine hooks (ABI 1.0) are named after the operation they perform;
+ *   event hooks of the later tables begin with on_.
+ *
+ * CONTENTS
+ *   Value types; opaque handles; engine records; configuration schema;
+ *   auth records (1.1); transport records (1.1); the host API table; the
+ *   engine, auth and transport vtables; the descriptor and entry point.
  */
 #ifndef GYRE_PLUGIN_H
 #define GYRE_PLUGIN_H
@@ -68,7 +92,7 @@ extern "C" {
 /* ABI version this header describes (compile time). The host's runtime values
  * are in gyre_host_api.abi_major / abi_minor. */
 #define GYRE_ABI_MAJOR 1
-#define GYRE_ABI_MINOR 0
+#define GYRE_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define GYRE_PLUGIN_EXPORT __declspec(dllexport)
@@ -107,9 +131,13 @@ typedef enum gyre_log_level {
   GYRE_LOG_ERROR = 3
 } gyre_log_level;
 
-/* Plugin kinds, combined as a bit mask in the descriptor. ABI 1.0 defines
- * engines only; transports and auth hooks are appended in later minors. */
-typedef enum gyre_plugin_kind { GYRE_PLUGIN_ENGINE = 1 } gyre_plugin_kind;
+/* Plugin kinds, combined as a bit mask in the descriptor; one plugin may be
+ * several kinds (each with its vtable in the descriptor). */
+typedef enum gyre_plugin_kind {
+  GYRE_PLUGIN_ENGINE = 1,
+  GYRE_PLUGIN_AUTH = 2,     /* ABI 1.1 */
+  GYRE_PLUGIN_TRANSPORT = 4 /* ABI 1.1 */
+} gyre_plugin_kind;
 
 /* ------------------------------------------------------------------------ */
 /* Opaque handles (distinct incomplete types so the compiler catches mixups) */
@@ -128,6 +156,20 @@ typedef struct gyre_timer gyre_timer;
 /* A file-descriptor watch started with api->watch_start; valid until
  * watch_stop. */
 typedef struct gyre_watch gyre_watch;
+/* ABI 1.1. A pending auth decision (see gyre_auth_ops). The plugin answers
+ * it exactly once, on the loop thread, with api->auth_grant,
+ * api->auth_grant_subscription or api->auth_deny; the handle is invalid after
+ * that call returns. Ops still unanswered when destroy runs are dropped by
+ * the host: never answer them after destroy. */
+typedef struct gyre_auth_op gyre_auth_op;
+/* ABI 1.1. One HTTP exchange on a route a transport plugin registered: a
+ * plain request/response, or a stream carrying one client session (see
+ * gyre_transport_ops). Valid from on_request until on_request returns (a
+ * plain response) or until on_close returns (a stream). */
+typedef struct gyre_stream gyre_stream;
+/* ABI 1.1. Bytes being built by a transport's encode hook; valid for that
+ * call only, filled with api->buffer_append. */
+typedef struct gyre_buffer gyre_buffer;
 
 /* ------------------------------------------------------------------------ */
 /* Versioned records (each opens with size = sizeof at the sender)          */
@@ -235,6 +277,180 @@ typedef struct gyre_config_field {
 } gyre_config_field;
 
 /* ------------------------------------------------------------------------ */
+/* Auth records (ABI 1.1)                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* One HTTP header. Names are lower-case where the host produced them. */
+typedef struct gyre_header {
+  gyre_str name;
+  gyre_str value;
+} gyre_header;
+
+/* Channel options an auth decision may override for one subscription
+ * (Centrifugo's `override` claim). A bit set in override_mask replaces the
+ * namespace's option with the same bit of override_values. */
+#define GYRE_OVERRIDE_PRESENCE 1
+#define GYRE_OVERRIDE_JOIN_LEAVE 2
+#define GYRE_OVERRIDE_FORCE_PUSH_JOIN_LEAVE 4
+#define GYRE_OVERRIDE_FORCE_RECOVERY 8
+#define GYRE_OVERRIDE_FORCE_POSITIONING 16
+
+/* A subscription an auth plugin grants: the answer to a subscribe or
+ * sub_refresh, and each server-side subscription of a connect grant.
+ *   channel: the channel (server-side subscriptions only; ignored in an
+ *     answer to on_subscribe / on_sub_refresh, which name their channel).
+ *   info: raw JSON shown to others as the subscriber's chan_info; empty =
+ *     none (on sub_refresh: keep the current one).
+ *   data: raw JSON for the client in the subscribe result; empty = none.
+ *   expire_at: unix seconds when the subscription expires; 0 = never.
+ *   client_side_refresh: true = the client refreshes it itself (the result
+ *     carries expires/ttl; the SDK sends sub_refresh with a new token);
+ *     false = the host calls on_sub_refresh (without a token) when it
+ *     expires. A subscription that is not refreshed ends with unsubscribe
+ *     2501 (server-side ones: disconnect 3006).
+ *   override_mask / override_values: GYRE_OVERRIDE_* bits. */
+typedef struct gyre_subscription_grant {
+  size_t size;
+  gyre_str channel;
+  gyre_str info;
+  gyre_str data;
+  int64_t expire_at;
+  bool client_side_refresh;
+  uint32_t override_mask;
+  uint32_t override_values;
+} gyre_subscription_grant;
+
+/* Who a connection is, as an auth plugin decides it (answer to on_connect
+ * and on_refresh).
+ *   user: the user id; empty = anonymous. On refresh it must equal the
+ *     connection's user (else the host disconnects with 3500).
+ *   info: raw JSON conn_info shown to others (presence, join/leave,
+ *     publications); empty = none (on refresh: keep the current one).
+ *   expire_at: unix seconds when the connection expires; 0 = never. In
+ *     the past: the host answers error 110.
+ *   client_side_refresh: true = the connect result carries expires/ttl and
+ *     the client sends refresh with a new token in time (the host waits
+ *     client.expired_close_delay past expiry, then disconnects with 3005);
+ *     false = the host calls on_refresh (without a token) at expiry.
+ *   data: raw JSON for the client in the connect result; empty = none.
+ *   subs / num_subs: server-side subscriptions made before the connect
+ *     reply (ignored on refresh). Each needs its channel set. */
+typedef struct gyre_credentials {
+  size_t size;
+  gyre_str user;
+  gyre_str info;
+  int64_t expire_at;
+  bool client_side_refresh;
+  gyre_str data;
+  const gyre_subscription_grant *subs;
+  size_t num_subs;
+} gyre_credentials;
+
+/* A connect command, for on_connect. The client id is assigned already.
+ *   transport: "websocket" or the name a transport plugin gave its stream.
+ *   token, data, name, version: the connect command's fields (data as raw
+ *     JSON); empty when absent.
+ *   headers: the HTTP request that opened the connection (lower-case
+ *     names); emulated_headers: the connect command's `headers` map, which
+ *     browsers use for what they cannot put in a WebSocket request. */
+typedef struct gyre_connect_request {
+  size_t size;
+  gyre_str client;
+  gyre_str transport;
+  gyre_str token;
+  gyre_str data;
+  gyre_str name;
+  gyre_str version;
+  const gyre_header *headers;
+  size_t num_headers;
+  const gyre_header *emulated_headers;
+  size_t num_emulated_headers;
+} gyre_connect_request;
+
+/* A refresh of a connection, for on_refresh. token is the refresh
+ * command's token, or empty when the host refreshes on its own
+ * (client_side_refresh false). info and expire_at (unix s) are current. */
+typedef struct gyre_refresh_request {
+  size_t size;
+  gyre_str client;
+  gyre_str user;
+  gyre_str transport;
+  gyre_str token;
+  gyre_str info;
+  int64_t expire_at;
+} gyre_refresh_request;
+
+/* A subscribe or sub_refresh, for on_subscribe / on_sub_refresh. token and
+ * data are the command's (empty when absent; sub_refresh carries no data,
+ * and no token when the host refreshes on its own). */
+typedef struct gyre_subscribe_request {
+  size_t size;
+  gyre_str client;
+  gyre_str user;
+  gyre_str transport;
+  gyre_str channel;
+  gyre_str token;
+  gyre_str data;
+  gyre_str conn_info;
+} gyre_subscribe_request;
+
+/* ------------------------------------------------------------------------ */
+/* Transport records (ABI 1.1)                                               */
+/* ------------------------------------------------------------------------ */
+
+/* A request on a route the transport registered. Everything is borrowed for
+ * the on_request call. path is not percent-decoded; query is the raw text
+ * after '?'; body is complete (bounded by the host's request size limit). */
+typedef struct gyre_http_request {
+  size_t size;
+  gyre_str method;
+  gyre_str path;
+  gyre_str query;
+  const gyre_header *headers; /* lower-case names */
+  size_t num_headers;
+  gyre_str body;
+  uint32_t http_minor; /* HTTP/1.<minor>: 1 gets chunked streams, 0 not */
+} gyre_http_request;
+
+/* Stream flags (gyre_stream_options.flags). */
+/* Upgrade to WebSocket (the request must be a valid upgrade; otherwise the
+ * host answers 400/426 and the exchange ends). Messages from the peer reach
+ * on_message; each encoded message goes out as one text frame. Without this
+ * flag the stream is a streaming HTTP response (chunked on HTTP/1.1). */
+#define GYRE_STREAM_WEBSOCKET 1
+/* Unidirectional: the peer sends no commands. The first stream_deliver
+ * carries a bare connect request object (`{}` when empty), later ones are
+ * ignored; the session writes pushes without the {"push":...} wrapper, the
+ * connect result as a {"connect":{...}} push, pings as `{}` expecting no
+ * pong, and turns connect errors into disconnects. */
+#define GYRE_STREAM_UNIDIRECTIONAL 2
+/* Emulation (SSE / HTTP-streaming with commands POSTed separately): the
+ * connect result carries `session` (uni streams get one too) and `node`,
+ * and api->session_deliver reaches the session by them. */
+#define GYRE_STREAM_EMULATION 4
+/* On a disconnect, write a disconnect push (encoded like every message)
+ * before ending the stream. Streams have no close frame to carry the code,
+ * so HTTP streams want this; WebSocket streams get a close frame either way. */
+#define GYRE_STREAM_DISCONNECT_PUSH 8
+
+/* How to open a stream (api->stream_open).
+ *   transport: the session's transport name, as clients, auth plugins and
+ *     logs see it (e.g. "sse"); copied.
+ *   framing: the plugin's own number, handed to encode; the host shares
+ *     encoded bytes between streams of one framing.
+ *   status / headers: the HTTP response head of a streaming response (0 =
+ *     200); for WebSocket, extra headers of the 101 answer. Copied. */
+typedef struct gyre_stream_options {
+  size_t size;
+  gyre_str transport;
+  uint32_t flags;
+  uint32_t framing;
+  int status;
+  const gyre_header *headers;
+  size_t num_headers;
+} gyre_stream_options;
+
+/* ------------------------------------------------------------------------ */
 /* Host API: what the host offers a plugin                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -251,10 +467,11 @@ typedef struct gyre_host_api {
   size_t size;        /* sizeof(gyre_host_api) in the host */
 
   /* log: one line at `level`, prefixed with the plugin's name. Never pass
-   * secrets. msg is borrowed. */
+   * secrets. msg is borrowed. THREAD-SAFE (since 1.1; loop thread in 1.0). */
   void (*log)(gyre_host *host, gyre_log_level level, gyre_str msg);
 
-  /* now_ms: the loop's cached wall-clock time in unix milliseconds. */
+  /* now_ms: the calling thread's loop's cached wall-clock time in unix
+   * milliseconds (updated once per loop turn). THREAD-SAFE (since 1.1). */
   int64_t (*now_ms)(gyre_host *host);
 
   /* timer_start: run cb(arg) on the loop after delay_ms, and again every
@@ -305,6 +522,66 @@ typedef struct gyre_host_api {
                              const gyre_stream_position *position, const gyre_publication *prev);
   void (*handle_join)(gyre_host *host, gyre_str channel, const gyre_client_info *info);
   void (*handle_leave)(gyre_host *host, gyre_str channel, const gyre_client_info *info);
+
+  /* ---- ABI 1.1: check api->abi_minor >= 1 (or api->size) before use ---- */
+
+  /* Auth answers (see gyre_auth_ops). Loop thread. Each answers its op
+   * exactly once; records and strings are borrowed for the call.
+   * auth_grant: allow a connect or a refresh with these credentials.
+   * auth_grant_subscription: allow a subscribe or a sub_refresh.
+   * auth_deny: refuse. code 100..1999: an error reply whose message is
+   *   `reason` (`temporary`: the client may retry); 3000..4999: disconnect
+   *   with this code and reason. Any other code is answered as 100.
+   * The wrong answer for an op (auth_grant to a subscribe) is logged and
+   * answered as 100. */
+  void (*auth_grant)(gyre_auth_op *op, const gyre_credentials *creds);
+  void (*auth_grant_subscription)(gyre_auth_op *op, const gyre_subscription_grant *grant);
+  void (*auth_deny)(gyre_auth_op *op, uint32_t code, gyre_str reason, bool temporary);
+
+  /* route_add: claim an exact request path (e.g. "/connection/sse") for
+   * this transport plugin: its requests reach on_request. Only inside init.
+   * GYRE_ERR_INVALID when the path is empty, does not start with '/', or is
+   * taken by the server or another plugin (startup then fails naming it if
+   * init returns an error, as it should). path is copied. */
+  gyre_status (*route_add)(gyre_host *host, gyre_str path);
+
+  /* Stream calls. STREAM THREAD: only on the stream's worker, inside one of
+   * that stream's hooks (on_request, on_message). Everything is copied.
+   * http_respond: answer with a complete response (status, extra headers,
+   *   body; the host adds Content-Length). Only inside on_request, instead
+   *   of stream_open; the exchange ends when on_request returns.
+   * stream_open: make the exchange a stream carrying a new client session
+   *   (see gyre_stream_options). Only inside on_request. GYRE_ERR_INVALID
+   *   when a WebSocket upgrade is not possible: the host has then answered
+   *   with an HTTP error, and no other hook of this stream runs.
+   * stream_write: raw bytes outside the session's messages (an SSE
+   *   preamble, padding): one chunk of a streaming response, one text frame
+   *   on WebSocket. After stream_open.
+   * stream_deliver: command text for the session, as a WebSocket frame
+   *   carries it (newline-separated commands; on a unidirectional stream,
+   *   one connect request). After stream_open. The session may answer, and
+   *   even close, before the call returns; on_close still waits for the
+   *   hook to return.
+   * stream_close: end the session with a disconnect code (3000..4999) and
+   *   reason. After stream_open; on_close follows once the hook returned. */
+  gyre_status (*http_respond)(gyre_stream *stream, int status, const gyre_header *headers,
+                              size_t num_headers, gyre_str body);
+  gyre_status (*stream_open)(gyre_stream *stream, const gyre_stream_options *opts);
+  gyre_status (*stream_write)(gyre_stream *stream, gyre_str bytes);
+  gyre_status (*stream_deliver)(gyre_stream *stream, gyre_str data);
+  void (*stream_close)(gyre_stream *stream, uint32_t code, gyre_str reason);
+
+  /* session_deliver: THREAD-SAFE. Command text for the emulation session
+   * `session` held by node `node` (both from its connect result). Returns
+   * GYRE_ERR_NOT_FOUND when no node of that id is known; an unknown
+   * session on a known node is ignored (GYRE_OK), as Centrifugo does. The
+   * commands run later on the session's worker; replies travel on its
+   * stream, never back to the caller. Copied. */
+  gyre_status (*session_deliver)(gyre_host *host, gyre_str node, gyre_str session, gyre_str data);
+
+  /* buffer_append: add bytes to the buffer an encode hook fills. Only
+   * inside encode, on its thread. Copied. */
+  gyre_status (*buffer_append)(gyre_buffer *buf, gyre_str bytes);
 } gyre_host_api;
 
 /* ------------------------------------------------------------------------ */
@@ -368,6 +645,102 @@ typedef struct gyre_engine_ops {
 } gyre_engine_ops;
 
 /* ------------------------------------------------------------------------ */
+/* Auth hooks (ABI 1.1)                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Auth hooks decide who a connection is and which channels it may
+ * subscribe to. Auth plugins form a chain in load order: the host asks
+ * each in turn until one decides. When every one declines, the host's own
+ * rules apply: anonymous connections as client.allow_anonymous_connect_
+ * without_token says, subscriptions as the namespace's allow_* options
+ * say, and a token nobody verified is invalid (connect and refresh: 3500;
+ * subscribe: 103).
+ * Every hook runs on the loop thread; the request and everything it points
+ * to are borrowed for the call. A hook returns:
+ *   GYRE_DECLINED   not mine: op untouched, the next plugin is asked;
+ *   GYRE_PENDING    the plugin took op and answers it exactly once, before
+ *                   returning or later (after a backend call, from a post);
+ *   GYRE_OK         the same as GYRE_PENDING (for hooks that answered);
+ *   an error        op untouched: the host answers error 100 (temporary:
+ *                   the client retries).
+ * A NULL hook declines. The host bounds nothing: a plugin that waits on a
+ * backend must time out itself (a connect also ends at
+ * client.stale_close_delay, 3502).
+ *
+ * on_connect: a connect command. auth_grant, or auth_deny: 3500 invalid
+ *   token, 109 token expired (the SDK fetches a new token and reconnects),
+ *   101 unauthorized, 3507 permission denied.
+ * on_refresh: refresh of a connection, by the client's refresh command
+ *   (with its token) or by the host at expiry (no token; client_side_
+ *   refresh was false). auth_grant (expire_at = the new expiry, 0 = never;
+ *   user must not change), or auth_deny (3005 expired, 3500 invalid).
+ * on_subscribe: a client's subscribe, after the host checked the channel
+ *   name, namespace and limits, before its own permission rules.
+ *   auth_grant_subscription allows (whatever the namespace's allow_*
+ *   options say); auth_deny refuses (103 permission denied, 109 token
+ *   expired: the SDK fetches a new subscription token).
+ * on_sub_refresh: refresh of a subscription (client sub_refresh with a
+ *   token, or the host at expiry). auth_grant_subscription or auth_deny.
+ * flags: GYRE_AUTH_TOKEN_ONLY = ask this plugin only about requests that
+ *   carry a token (it then never sees the others, which saves their trip
+ *   to the loop thread). */
+#define GYRE_AUTH_TOKEN_ONLY 1
+
+typedef struct gyre_auth_ops {
+  size_t size;
+  uint32_t flags;
+  gyre_status (*on_connect)(void *state, const gyre_connect_request *req, gyre_auth_op *op);
+  gyre_status (*on_refresh)(void *state, const gyre_refresh_request *req, gyre_auth_op *op);
+  gyre_status (*on_subscribe)(void *state, const gyre_subscribe_request *req, gyre_auth_op *op);
+  gyre_status (*on_sub_refresh)(void *state, const gyre_subscribe_request *req, gyre_auth_op *op);
+} gyre_auth_ops;
+
+/* ------------------------------------------------------------------------ */
+/* Transport hooks (ABI 1.1)                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* A transport carries client sessions over HTTP requests it claims with
+ * api->route_add: streaming responses (SSE, HTTP-streaming) or WebSockets
+ * of its own. The host runs the session (commands, replies, pushes, pings,
+ * auth, limits: the same client protocol as on /connection/websocket); the
+ * plugin decides how a request opens one, feeds it commands, and says how
+ * each message looks on the wire.
+ * Every hook but encode runs on the stream's worker thread (THREADING).
+ *
+ * on_request: a request on a claimed path. Required. Before returning,
+ *   answer with http_respond, or open a session with stream_open (then
+ *   stream_write / stream_deliver as needed, e.g. deliver the connect
+ *   command carried by the request). *stream_state starts NULL; what the
+ *   plugin stores there is handed to this stream's later hooks. Return
+ *   GYRE_OK; an error status, or no answer, makes the host answer 500 (a
+ *   stream opened already is closed with 3004).
+ * encode: the bytes one session message becomes on a stream of `framing`
+ *   (e.g. SSE's "data: <message>\n\n"). message is one JSON document
+ *   without newlines: a reply or a push (bare pushes on unidirectional
+ *   streams). Runs on any worker thread, concurrently, and must depend only
+ *   on framing and message: the host encodes a publication once per
+ *   framing and shares the bytes among every stream of that framing. Fill
+ *   out with buffer_append; an error status drops the message and closes
+ *   the stream with 3004. NULL: messages go out as they are.
+ * on_message: a WebSocket stream received a message (`binary` for a binary
+ *   frame). Typically stream_deliver for text, stream_close(3501) for
+ *   binary. NULL: text is delivered, binary closes with 3501.
+ * on_close: the stream ended: its session disconnected with code/reason,
+ *   or the peer went away (3000 "connection closed"). Called once for each
+ *   stream that stream_open opened, never for a plain response. Free
+ *   stream_state; make no stream call. The handle is invalid afterwards. */
+typedef struct gyre_transport_ops {
+  size_t size;
+  gyre_status (*on_request)(void *state, gyre_stream *stream, const gyre_http_request *req,
+                            void **stream_state);
+  gyre_status (*encode)(void *state, uint32_t framing, gyre_str message, gyre_buffer *out);
+  void (*on_message)(void *state, gyre_stream *stream, void *stream_state, gyre_str data,
+                     bool binary);
+  void (*on_close)(void *state, gyre_stream *stream, void *stream_state, uint32_t code,
+                   gyre_str reason);
+} gyre_transport_ops;
+
+/* ------------------------------------------------------------------------ */
 /* Plugin descriptor and entry point                                        */
 /* ------------------------------------------------------------------------ */
 
@@ -392,6 +765,18 @@ typedef struct gyre_plugin_descriptor {
   gyre_status (*init)(const gyre_host_api *api, gyre_host *host, void **state);
   void (*destroy)(void *state);
   const gyre_engine_ops *engine; /* required when kinds has ENGINE */
+  /* ---- ABI 1.1 (a 1.0 descriptor ends above: these read as NULL) ---- */
+  /* config_section: NULL = settings come from plugins.load[].config. Else
+   * a dotted path into the server's own config ("engine.redis"; "" = the
+   * top level) holding this plugin's settings, so that configs written for
+   * Centrifugo keep working. Schema keys may then be dotted paths below it
+   * ("token.hmac_secret_key"). The host checks the declared keys there
+   * (from the config file, or GYRE_<PATH>_<KEY> environment variables,
+   * which win), leaves the section's other keys to the server's own checks,
+   * and refuses a plugins.load entry that also gives `config`. */
+  const char *config_section;
+  const gyre_auth_ops *auth;           /* required when kinds has AUTH */
+  const gyre_transport_ops *transport; /* required when kinds has TRANSPORT */
 } gyre_plugin_descriptor;
 
 /* The one symbol a plugin exports. Returns a pointer to a static descriptor

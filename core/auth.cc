@@ -1,0 +1,280 @@
+#include "auth.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "log.h"
+#include "loop.h"
+#include "plugin_host.h"
+
+namespace gyre {
+
+namespace {
+
+std::string owned(gyre_str s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); }
+gyre_str view(const std::string &s) { return gyre_str{s.data(), s.size()}; }
+
+GrantedSub copy_grant(const gyre_subscription_grant &g) {
+  // Read only what the plugin's record has (a shorter, older record).
+  gyre_subscription_grant r{};
+  std::memcpy(&r, &g, std::min(g.size, sizeof r));
+  GrantedSub out;
+  out.channel = owned(r.channel);
+  out.info = owned(r.info);
+  out.data = owned(r.data);
+  out.expire_at = r.expire_at;
+  out.client_side_refresh = r.client_side_refresh;
+  out.override_mask = r.override_mask;
+  out.override_values = r.override_values;
+  return out;
+}
+
+const char *kind_name(AuthKind k) {
+  switch (k) {
+    case AuthKind::Connect: return "connect";
+    case AuthKind::Refresh: return "refresh";
+    case AuthKind::Subscribe: return "subscribe";
+    case AuthKind::SubRefresh: return "sub_refresh";
+  }
+  return "?";
+}
+
+}  // namespace
+
+}  // namespace gyre
+
+// The host's definition of the opaque handle.
+struct gyre_auth_op {
+  gyre_auth_op(gyre::Auth *a, gyre::AuthRequest r, gyre::AuthCallback d)
+      : auth(a), req(std::move(r)), done(std::move(d)) {}
+  gyre::Auth *auth;
+  gyre::AuthRequest req;
+  gyre::AuthCallback done;
+  size_t next = 0;  // the next plugin of the chain to ask
+  gyre::Plugin *asked = nullptr;
+  bool in_hook = false;
+  bool answered = false;
+  gyre::AuthDecision decision;
+};
+
+namespace gyre {
+
+Auth::Auth(Loop &home) : home_(home) {}
+
+Auth::~Auth() { abandon_all(); }
+
+void Auth::add(Plugin &plugin) { plugins_.push_back(&plugin); }
+
+bool Auth::wants(AuthKind kind, bool has_token) const {
+  for (Plugin *p : plugins_) {
+    const gyre_auth_ops *ops = p->auth();
+    if ((ops->flags & GYRE_AUTH_TOKEN_ONLY) && !has_token) continue;
+    switch (kind) {
+      case AuthKind::Connect:
+        if (ops->on_connect) return true;
+        break;
+      case AuthKind::Refresh:
+        if (ops->on_refresh) return true;
+        break;
+      case AuthKind::Subscribe:
+        if (ops->on_subscribe) return true;
+        break;
+      case AuthKind::SubRefresh:
+        if (ops->on_sub_refresh) return true;
+        break;
+    }
+  }
+  return false;
+}
+
+void Auth::decide(AuthRequest req, AuthCallback cb) {
+  Loop *caller = Loop::current();
+  if (!caller || caller == &home_) {
+    auto *op = new gyre_auth_op(this, std::move(req), std::move(cb));
+    live_.insert(op);
+    return run(op);
+  }
+  // Everything crosses as owned copies; the answer goes back to the caller.
+  auto back = [caller, cb = std::move(cb)](AuthDecision d) {
+    caller->post([cb, d = std::move(d)]() mutable { cb(std::move(d)); });
+  };
+  bool posted = home_.post([this, req = std::move(req), back]() mutable {
+    auto *op = new gyre_auth_op(this, std::move(req), std::move(back));
+    live_.insert(op);
+    run(op);
+  });
+  if (!posted) {
+    // Shutting down: the client is about to be closed anyway.
+    AuthDecision d;
+    d.outcome = AuthDecision::Outcome::Failed;
+    cb(std::move(d));
+  }
+}
+
+void Auth::run(gyre_auth_op *op) {
+  const AuthRequest &r = op->req;
+  bool has_token = !r.token.empty();
+  while (op->next < plugins_.size()) {
+    Plugin *p = plugins_[op->next++];
+    const gyre_auth_ops *ops = p->auth();
+    if ((ops->flags & GYRE_AUTH_TOKEN_ONLY) && !has_token) continue;
+    gyre_status st = GYRE_DECLINED;
+    op->asked = p;
+    op->in_hook = true;
+    try {
+      if (r.kind == AuthKind::Connect && ops->on_connect) {
+        std::vector<gyre_header> h, eh;
+        for (const auto &[k, v] : r.headers) h.push_back(gyre_header{view(k), view(v)});
+        for (const auto &[k, v] : r.emulated_headers) eh.push_back(gyre_header{view(k), view(v)});
+        gyre_connect_request c{};
+        c.size = sizeof c;
+        c.client = view(r.client);
+        c.transport = view(r.transport);
+        c.token = view(r.token);
+        c.data = view(r.data);
+        c.name = view(r.name);
+        c.version = view(r.version);
+        c.headers = h.data();
+        c.num_headers = h.size();
+        c.emulated_headers = eh.data();
+        c.num_emulated_headers = eh.size();
+        st = ops->on_connect(p->state(), &c, op);
+      } else if (r.kind == AuthKind::Refresh && ops->on_refresh) {
+        gyre_refresh_request c{};
+        c.size = sizeof c;
+        c.client = view(r.client);
+        c.user = view(r.user);
+        c.transport = view(r.transport);
+        c.token = view(r.token);
+        c.info = view(r.info);
+        c.expire_at = r.expire_at;
+        st = ops->on_refresh(p->state(), &c, op);
+      } else if ((r.kind == AuthKind::Subscribe && ops->on_subscribe) ||
+                 (r.kind == AuthKind::SubRefresh && ops->on_sub_refresh)) {
+        gyre_subscribe_request c{};
+        c.size = sizeof c;
+        c.client = view(r.client);
+        c.user = view(r.user);
+        c.transport = view(r.transport);
+        c.channel = view(r.channel);
+        c.token = view(r.token);
+        c.data = view(r.data);
+        c.conn_info = view(r.info);
+        st = r.kind == AuthKind::Subscribe ? ops->on_subscribe(p->state(), &c, op)
+                                           : ops->on_sub_refresh(p->state(), &c, op);
+      }
+    } catch (...) {
+      st = GYRE_ERR_INTERNAL;
+    }
+    op->in_hook = false;
+    if (op->answered) {
+      if (st != GYRE_OK && st != GYRE_PENDING)
+        LOG_WARN("plugin %s answered a %s and then returned %d; the answer stands",
+                 p->name().c_str(), kind_name(r.kind), st);
+      return finish(op);
+    }
+    if (st == GYRE_DECLINED) continue;
+    if (st == GYRE_PENDING || st == GYRE_OK) return;  // answered later
+    LOG_WARN("plugin %s failed a %s (status %d)", p->name().c_str(), kind_name(r.kind), st);
+    op->decision.outcome = AuthDecision::Outcome::Failed;
+    return finish(op);
+  }
+  op->decision.outcome = AuthDecision::Outcome::Declined;
+  finish(op);
+}
+
+void Auth::finish(gyre_auth_op *op) {
+  live_.erase(op);
+  AuthCallback done = std::move(op->done);
+  AuthDecision d = std::move(op->decision);
+  delete op;
+  try {
+    done(std::move(d));
+  } catch (const std::exception &e) {
+    LOG_ERROR("auth answer failed: %s", e.what());
+  }
+}
+
+void Auth::abandon_all() {
+  for (gyre_auth_op *op : live_) delete op;
+  live_.clear();
+}
+
+// Records the answer; runs the continuation unless the hook is still on
+// the stack (run() finishes after it returns).
+void auth_thunks::answer(gyre_auth_op *op, AuthDecision d) {
+  if (op->answered) {
+    LOG_ERROR("an auth op was answered twice; the second answer is ignored");
+    return;
+  }
+  op->answered = true;
+  op->decision = std::move(d);
+  if (!op->in_hook) op->auth->finish(op);
+}
+
+void auth_thunks::grant(gyre_auth_op *op, const gyre_credentials *creds) {
+  AuthDecision d;
+  try {
+    if (!creds || (op->req.kind != AuthKind::Connect && op->req.kind != AuthKind::Refresh)) {
+      LOG_ERROR("auth_grant answers connect and refresh only (this op is a %s)",
+                kind_name(op->req.kind));
+      d.outcome = AuthDecision::Outcome::Failed;
+      return answer(op, std::move(d));
+    }
+    gyre_credentials c{};
+    std::memcpy(&c, creds, std::min(creds->size, sizeof c));
+    d.outcome = AuthDecision::Outcome::Granted;
+    d.user = owned(c.user);
+    d.info = owned(c.info);
+    d.data = owned(c.data);
+    d.expire_at = c.expire_at;
+    d.client_side_refresh = c.client_side_refresh;
+    if (op->req.kind == AuthKind::Connect)
+      for (size_t i = 0; i < c.num_subs && c.subs; ++i) d.subs.push_back(copy_grant(c.subs[i]));
+  } catch (...) {
+    d = AuthDecision{};
+    d.outcome = AuthDecision::Outcome::Failed;
+  }
+  answer(op, std::move(d));
+}
+
+void auth_thunks::grant_subscription(gyre_auth_op *op, const gyre_subscription_grant *grant) {
+  AuthDecision d;
+  try {
+    if (!grant || (op->req.kind != AuthKind::Subscribe && op->req.kind != AuthKind::SubRefresh)) {
+      LOG_ERROR("auth_grant_subscription answers subscribe and sub_refresh only (this op is a %s)",
+                kind_name(op->req.kind));
+      d.outcome = AuthDecision::Outcome::Failed;
+      return answer(op, std::move(d));
+    }
+    d.outcome = AuthDecision::Outcome::Granted;
+    d.sub = copy_grant(*grant);
+  } catch (...) {
+    d = AuthDecision{};
+    d.outcome = AuthDecision::Outcome::Failed;
+  }
+  answer(op, std::move(d));
+}
+
+void auth_thunks::deny(gyre_auth_op *op, uint32_t code, gyre_str reason, bool temporary) {
+  AuthDecision d;
+  try {
+    bool error = code >= 100 && code <= 1999;
+    bool disconnect = code >= 3000 && code <= 4999;
+    if (!error && !disconnect) {
+      LOG_WARN("auth_deny with code %u (neither 100..1999 nor 3000..4999): answered as 100", code);
+      d.outcome = AuthDecision::Outcome::Failed;
+      return answer(op, std::move(d));
+    }
+    d.outcome = AuthDecision::Outcome::Denied;
+    d.code = code;
+    d.reason = owned(reason);
+    d.temporary = temporary;
+  } catch (...) {
+    d = AuthDecision{};
+    d.outcome = AuthDecision::Outcome::Failed;
+  }
+  answer(op, std::move(d));
+}
+
+}  // namespace gyre
