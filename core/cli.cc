@@ -251,7 +251,7 @@ int cmd_plugins(int argc, char **argv) {
     for (const auto &route : p->routes()) printf("    route: %s\n", route.c_str());
   }
   // Warnings last: keys the plugins' bound sections claim are no warning.
-  for (const auto &wmsg : unclaimed_warnings(r.warnings, host.claimed_keys()))
+  for (const auto &wmsg : unclaimed_warnings(r.warnings, host.claimed_keys(), cfg.file_json))
     fprintf(stderr, "warning: %s\n", wmsg.c_str());
   host.shutdown();
   if (status == 0) printf("host ABI %d.%d: every plugin loads\n", GYRE_ABI_MAJOR, GYRE_ABI_MINOR);

@@ -363,7 +363,13 @@ void Client::refresh_decided(uint32_t cmd_id, AuthDecision d, bool by_host) {
     if (by_host) return disconnect(disconnects::kExpired);
     return reply_error(cmd_id, errors::kExpired);
   }
-  if (!d.info.empty()) conn_info_ = d.info;
+  if (!d.info.empty() && d.info != conn_info_) {
+    conn_info_ = d.info;
+    // Others see the new info at once, not at the next presence update.
+    const Config &cfg = node().config();
+    for (const auto &sub : subs_)
+      refresh_presence(*sub, static_cast<uint32_t>(cfg.presence_ttl_ms / 1000));
+  }
   client_side_refresh_ = d.client_side_refresh;
   set_expire_at(d.expire_at * 1000);
   if (by_host) return;
@@ -433,7 +439,10 @@ void Client::sub_refresh_decided(uint32_t id, const std::string &channel, AuthDe
     case Outcome::Granted: break;
   }
   if (expired) return reply_error(id, errors::kExpired);
-  if (!d.sub.info.empty()) sub->chan_info = d.sub.info;
+  if (!d.sub.info.empty() && d.sub.info != sub->chan_info) {
+    sub->chan_info = d.sub.info;
+    refresh_presence(*sub, static_cast<uint32_t>(node().config().presence_ttl_ms / 1000));
+  }
   sub->expire_at_ms = d.sub.expire_at * 1000;
   sub->client_side_refresh = d.sub.client_side_refresh;
   worker_.track_expiry(*this);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -559,19 +560,63 @@ ConfigResult load_file_into(const std::string &path, bool must_exist, Config &ou
 
 std::string config_env_name(std::string_view path) { return env_name(path); }
 
+namespace {
+
+bool claims_below(const std::vector<std::string> &claimed, std::string_view path) {
+  for (const auto &c : claimed)
+    if (c.size() > path.size() && std::string_view(c).starts_with(path) && c[path.size()] == '.')
+      return true;
+  return false;
+}
+
+// An unknown object that holds claimed keys: what is left in it is unknown.
+void unclaimed_below(const json::Value &obj, const std::string &path,
+                     const std::vector<std::string> &claimed, std::vector<std::string> &out) {
+  for (auto m = obj.first_child(); m; m = m.next_sibling()) {
+    std::string p = path + "." + m.key();
+    if (std::find(claimed.begin(), claimed.end(), p) != claimed.end()) continue;
+    if (m.is_object() && claims_below(claimed, p))
+      unclaimed_below(m, p, claimed, out);
+    else
+      out.push_back("unknown key " + p);
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> unclaimed_warnings(const std::vector<std::string> &warnings,
-                                            const std::vector<std::string> &claimed) {
+                                            const std::vector<std::string> &claimed,
+                                            std::string_view file_json) {
+  json::Document doc;
+  bool have_doc = doc.parse(file_json) && doc.root().is_object();
   std::vector<std::string> out;
   for (const auto &w : warnings) {
-    bool drop = false;
-    for (const auto &c : claimed) {
-      std::string_view key = std::string_view(w).substr(std::min(w.size(), size_t{12}));
-      if (w.starts_with("unknown key ") &&
-          (key == c || (key.starts_with(c) && key.size() > c.size() && key[c.size()] == '.')))
-        drop = true;
-      if (w == "unknown environment variable " + env_name(c)) drop = true;
+    static constexpr std::string_view kKey = "unknown key ";
+    if (w.starts_with(kKey)) {
+      std::string key = w.substr(kKey.size());
+      bool claimed_key = false;
+      for (const auto &c : claimed)
+        claimed_key = claimed_key || key == c || (key.starts_with(c) && key[c.size()] == '.');
+      if (claimed_key) continue;
+      if (claims_below(claimed, key) && have_doc) {
+        // A section the server does not know but a plugin reads from.
+        json::Value v = doc.root();
+        std::string_view rest = key;
+        while (v && !rest.empty()) {
+          size_t dot = rest.find('.');
+          v = v.get(rest.substr(0, dot));
+          rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+        }
+        if (v.is_object()) {
+          unclaimed_below(v, key, claimed, out);
+          continue;
+        }
+      }
     }
-    if (!drop) out.push_back(w);
+    bool env_claimed = false;
+    for (const auto &c : claimed)
+      env_claimed = env_claimed || w == "unknown environment variable " + env_name(c);
+    if (!env_claimed) out.push_back(w);
   }
   return out;
 }

@@ -115,9 +115,11 @@ std::vector<std::string> known_option_paths();
 std::string config_env_name(std::string_view path);
 
 // Drops the "unknown key P" and "unknown environment variable V" warnings
-// that a plugin's bound config section claims (P equal to or below one of
-// `claimed`, V the variable of one of them).
+// that plugins' bound config sections claim (P equal to or below one of
+// `claimed`, V the variable of one of them). An unknown object that holds
+// claimed keys is looked into (in file_json): its other keys still warn.
 std::vector<std::string> unclaimed_warnings(const std::vector<std::string> &warnings,
-                                            const std::vector<std::string> &claimed);
+                                            const std::vector<std::string> &claimed,
+                                            std::string_view file_json);
 
 }  // namespace gyre

@@ -129,7 +129,8 @@ bool Node::load_plugins() {
 bool Node::start(const std::vector<std::string> &config_warnings) {
   started_at_ms_ = loop_.now_ms();
   bool loaded = load_plugins();
-  for (const auto &w : unclaimed_warnings(config_warnings, plugins_.claimed_keys()))
+  for (const auto &w :
+       unclaimed_warnings(config_warnings, plugins_.claimed_keys(), config_.file_json))
     LOG_WARN("config: %s", w.c_str());
   if (!loaded) return false;
   api_ = std::make_unique<ServerApi>(*this);

@@ -99,8 +99,10 @@ class HttpStreamSession : public ConnectionHandler, public Transport, public Str
       if (chunked_) conn_->send_copy("0\r\n\r\n");
     }
     closing_ = true;
-    conn_->close_after_flush(0);
+    // Before the close: a flush that completes at once closes the
+    // connection, and on_close must carry this code, not 3000.
     binding_->ended(d);
+    conn_->close_after_flush(0);
   }
   uint32_t stream_flags() const override { return binding_->flags(); }
   std::string_view session_id() const override { return binding_->session_id(); }

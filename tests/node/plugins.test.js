@@ -1,42 +1,26 @@
 // Plugin loading: the loader's rules (core/plugin_host.cc, core/node.cc) seen
 // from outside. Each broken test plugin in tests/plugins/ must stop startup
 // promptly with a non-zero exit and an ERROR line that names the problem;
-// the valid one must load and get its config.
-//
-// The test plugins are built into <build>/test-plugins (CTest passes the
-// directory as GYRE_TEST_PLUGIN_DIR; otherwise it is found next to GYRE_BIN).
+// the valid one must load and get its config. (The rules of the auth and
+// transport kinds and of bound config sections: plugin_kinds.test.js.)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import {
-  API_KEY,
-  GYRE_BIN,
-  REPO_ROOT,
-  deepMerge,
-  freePort,
-  runGyre,
-  startGyre,
-  writeTempConfig,
-} from './lib/server.js';
-
-const PLUGIN_DIR = path.resolve(
-  process.env.GYRE_TEST_PLUGIN_DIR || path.join(path.dirname(path.resolve(GYRE_BIN)), 'test-plugins'),
-);
-// Where the real plugins are (the server's default plugins.dir in a build tree).
-const REAL_PLUGIN_DIR = path.join(path.dirname(path.resolve(GYRE_BIN)), 'plugins');
-
-const plugin = (file) => path.join(PLUGIN_DIR, file);
-
-// The ABI version the server was built with, from the very header it includes.
-function abiVersion() {
-  const h = fs.readFileSync(path.join(REPO_ROOT, 'sdk', 'include', 'gyre', 'plugin.h'), 'utf8');
-  const major = Number(h.match(/#define GYRE_ABI_MAJOR (\d+)/)[1]);
-  const minor = Number(h.match(/#define GYRE_ABI_MINOR (\d+)/)[1]);
-  return { major, minor };
-}
+  PLUGIN_DIR,
+  REAL_PLUGIN_DIR,
+  abiVersion,
+  errorLine,
+  expectStartupFailure,
+  listPlugins,
+  load,
+  plugin,
+  removeTempDirs,
+  tempDir,
+} from './lib/plugins.js';
+import { freePort, startGyre } from './lib/server.js';
 
 const TEST_PLUGINS = [
   'wrong_major.so',
@@ -49,13 +33,6 @@ const TEST_PLUGINS = [
   'short_descriptor.so',
   'good_noop.so',
 ];
-
-const tempDirs = [];
-function tempDir() {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gyre-plugins-'));
-  tempDirs.push(d);
-  return d;
-}
 
 before(() => {
   const missing = TEST_PLUGINS.filter((f) => !fs.existsSync(plugin(f)));
@@ -71,52 +48,7 @@ before(() => {
   );
 });
 
-function removeTempDirs() {
-  for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-}
 after(removeTempDirs);
-process.on('exit', removeTempDirs); // also when the runner exits early
-
-const START_FAIL_BUDGET_MS = 3000;
-
-// Runs the server with `config` over a base config (127.0.0.1, a free port,
-// the test API key) and expects it to stop on its own, promptly and non-zero.
-// Returns {code, signal, stdout, stderr, elapsed}.
-async function expectStartupFailure(config) {
-  const port = await freePort();
-  const full = deepMerge(
-    { http_server: { address: '127.0.0.1', port }, http_api: { key: API_KEY }, log: { level: 'debug' } },
-    config,
-  );
-  const { dir, file } = writeTempConfig(full);
-  tempDirs.push(dir);
-  const t0 = Date.now();
-  // A server that wrongly starts never exits: runGyre then rejects after
-  // the timeout (and kills it), which fails the test.
-  const r = await runGyre(['-c', file], { timeoutMs: 5000, cwd: dir });
-  const elapsed = Date.now() - t0;
-  const out = `config: ${JSON.stringify(config)}\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`;
-  assert.equal(r.signal, null, `gyre died of a signal\n${out}`);
-  assert.notEqual(r.code, 0, `gyre exited 0 although startup should have failed\n${out}`);
-  assert.equal(r.code, 1, `startup failure should exit with code 1\n${out}`);
-  assert.ok(elapsed < START_FAIL_BUDGET_MS, `gyre took ${elapsed} ms to give up\n${out}`);
-  return { ...r, elapsed, out };
-}
-
-// The first ERROR line of `text` that contains every needle (strings or
-// regexps); fails the test with the whole output otherwise.
-function errorLine(r, ...needles) {
-  const lines = r.stderr.split('\n').filter((l) => /\bERROR\b/.test(l));
-  const has = (l, n) => (n instanceof RegExp ? n.test(l) : l.includes(n));
-  const line = lines.find((l) => needles.every((n) => has(l, n)));
-  assert.ok(
-    line,
-    `expected an ERROR line mentioning ${needles.map(String).join(' + ')}\n${r.out}`,
-  );
-  return line;
-}
-
-const load = (...entries) => ({ plugins: { load: entries } });
 
 test('wrong ABI major: refused, message gives both ABI versions', async () => {
   const { major, minor } = abiVersion();
@@ -270,14 +202,6 @@ test('plugin durations: a bare number is accepted (milliseconds per plugin.h), g
   errorLine(neg, '[engine-memory]', /\bsweep_interval\b/, /negative/);
   errorLine(neg, /plugin engine-memory\b/, /init/i, /fail/i);
 });
-
-// `gyre plugins`: the same loading rules, without starting a server.
-async function listPlugins(config) {
-  const { dir, file } = writeTempConfig(config);
-  tempDirs.push(dir);
-  const r = await runGyre(['plugins', '-c', file], { timeoutMs: 5000, cwd: dir });
-  return { ...r, out: `--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}` };
-}
 
 test('gyre plugins lists the engine and the configured plugins with versions, kinds and ABI', async () => {
   const { major, minor } = abiVersion();

@@ -1,14 +1,15 @@
 // The SDK as a third party uses it: install the SDK component of this build
-// into a temporary prefix, build sdk/examples/engine-echo out of tree with
-// find_package(Gyre), run gyre with it as the engine, and use it.
+// into a temporary prefix, build each of sdk/examples/ out of tree with
+// find_package(Gyre), run gyre with it, and use it: engine-echo as the
+// engine, auth-secret as the auth hook of real centrifuge SDK clients.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GYRE_BIN, REPO_ROOT, startGyre } from './lib/server.js';
-import { waitUntil } from './lib/client.js';
+import { GYRE_BIN, REPO_ROOT, runGyre, startGyre, writeTempConfig } from './lib/server.js';
+import { newCentrifuge, waitFor, waitUntil } from './lib/client.js';
 import { rawSubscriber } from './lib/rawws.js';
 
 const BUILD_DIR = path.dirname(path.resolve(GYRE_BIN));
@@ -23,15 +24,24 @@ function run(cmd, args) {
   }
 }
 
-test('engine-echo built against the installed SDK runs as gyre\'s engine', { timeout: 120_000 }, async (t) => {
-  const prefix = path.join(tmp, 'prefix');
-  run('cmake', ['--install', BUILD_DIR, '--component', 'sdk', '--prefix', prefix]);
-  assert.ok(fs.existsSync(path.join(prefix, 'include', 'gyre', 'plugin.h')));
-  const pluginBuild = path.join(tmp, 'echo-build');
-  run('cmake', ['-S', path.join(REPO_ROOT, 'sdk', 'examples', 'engine-echo'), '-B', pluginBuild,
+// Installs the SDK once; builds an example against it; returns its build dir.
+let prefix = null;
+function buildExample(name) {
+  if (!prefix) {
+    prefix = path.join(tmp, 'prefix');
+    run('cmake', ['--install', BUILD_DIR, '--component', 'sdk', '--prefix', prefix]);
+    assert.ok(fs.existsSync(path.join(prefix, 'include', 'gyre', 'plugin.h')));
+  }
+  const pluginBuild = path.join(tmp, `${name}-build`);
+  run('cmake', ['-S', path.join(REPO_ROOT, 'sdk', 'examples', name), '-B', pluginBuild,
     `-DCMAKE_PREFIX_PATH=${prefix}`]);
   run('cmake', ['--build', pluginBuild]);
-  assert.ok(fs.existsSync(path.join(pluginBuild, 'engine-echo.so')));
+  assert.ok(fs.existsSync(path.join(pluginBuild, `${name}.so`)));
+  return pluginBuild;
+}
+
+test('engine-echo built against the installed SDK runs as gyre\'s engine', { timeout: 120_000 }, async (t) => {
+  const pluginBuild = buildExample('engine-echo');
 
   const server = await startGyre({
     client: { insecure: true },
@@ -55,4 +65,53 @@ test('engine-echo built against the installed SDK runs as gyre\'s engine', { tim
   // the node reports presence as not available (108).
   const p = await server.api('presence', { channel: 'news' });
   assert.equal(p.json.error?.code, 108, p.text);
+});
+
+test('auth-secret built against the installed SDK admits SDK clients that carry the secret', { timeout: 120_000 }, async (t) => {
+  const pluginBuild = buildExample('auth-secret');
+  const server = await startGyre({
+    channel: { without_namespace: { allow_subscribe_for_client: true, presence: true, allow_presence_for_subscriber: true } },
+    plugins: { load: [{ name: 'auth-secret', path: path.join(pluginBuild, 'auth-secret.so'), config: { secret: 's3cret' } }] },
+  });
+  t.after(() => server.stop());
+  await server.waitForLog(/\[auth-secret\] admitting connections that carry the shared secret/);
+  assert.doesNotMatch(server.stderr(), /s3cret/, 'the secret must never be logged');
+
+  const ok = newCentrifuge(server.wsUrl, { data: { secret: 's3cret', user: 'ann' } });
+  t.after(() => ok.disconnect());
+  const connected = waitFor(ok, 'connected');
+  ok.connect();
+  await connected;
+  const sub = ok.newSubscription('lobby');
+  const subscribed = waitFor(sub, 'subscribed');
+  sub.subscribe();
+  await subscribed;
+  const p = await server.api('presence', { channel: 'lobby' });
+  const [who] = Object.values(p.json.result.presence);
+  assert.equal(who.user, 'ann');
+  assert.deepEqual(who.conn_info, { via: 'secret' });
+
+  // A wrong secret: error 101, which the SDK treats as final.
+  const wrong = newCentrifuge(server.wsUrl, { data: { secret: 'guess', user: 'mallory' } });
+  t.after(() => wrong.disconnect());
+  const refused = waitFor(wrong, 'disconnected');
+  wrong.connect();
+  assert.equal((await refused).code, 101);
+
+  // No secret: the plugin declines and the server's rules apply (no
+  // anonymous connections here: 3501).
+  const none = newCentrifuge(server.wsUrl, {});
+  t.after(() => none.disconnect());
+  const declined = waitFor(none, 'disconnected');
+  none.connect();
+  assert.equal((await declined).code, 3501);
+
+  // A missing secret in the config fails startup with the plugin's reason.
+  const { file, dir } = writeTempConfig({
+    http_server: { address: '127.0.0.1', port: 0 },
+    plugins: { load: [{ name: 'auth-secret', path: path.join(pluginBuild, 'auth-secret.so') }] },
+  });
+  const r = await runGyre(['-c', file], { cwd: dir, timeoutMs: 5000 });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /\[auth-secret\] config "secret" is required/);
 });
