@@ -321,3 +321,40 @@ test('an override in the grant turns the namespace\'s presence off for that subs
   });
   assert.deepEqual(list.map((p) => p.user), ['lee']);
 });
+
+test('a credentials record shorter than the host\'s: the fields beyond its size are absent', { timeout: TEST_TIMEOUT }, async (t) => {
+  const { mk } = await setup(t);
+  const c = mk({ token: 'user=ola;short=1' });
+  const subscribed = collect(c, 'subscribed');
+  const ctx = await connect(c);
+  // data and subs lie past `size`: no data in the reply, no subscription.
+  assert.equal(ctx.data, undefined, JSON.stringify(ctx));
+  await sleep(300);
+  assert.equal(subscribed.length, 0);
+});
+
+test('the chain: plugins are asked in load order, the first decision wins, a decline passes on', { timeout: TEST_TIMEOUT }, async (t) => {
+  const rules = { name: 'auth-rules', path: plugin('auth_rules.so') };
+  const denyAll = { name: 'auth-deny-all', path: plugin('auth_deny_all.so') };
+  const declines = { name: 'bound-section', path: plugin('bound_section.so') }; // on_connect declines
+  const chain = (...entries) => ({ ...config(), plugins: { load: entries } });
+
+  const first = await setup(t, chain(rules, denyAll));
+  const granted = newCentrifuge(first.gyre.wsUrl, { token: 'user=pat' });
+  t.after(() => granted.disconnect());
+  await connect(granted);
+
+  const second = await setup(t, chain(denyAll, rules));
+  const denied = newCentrifuge(second.gyre.wsUrl, { token: 'user=pat' });
+  t.after(() => denied.disconnect());
+  const d = waitFor(denied, 'disconnected');
+  denied.connect();
+  const ctx = await d;
+  assert.equal(ctx.code, 4503);
+  assert.equal(ctx.reason, 'denied by auth-deny-all');
+
+  const third = await setup(t, chain(declines, rules));
+  const passed = newCentrifuge(third.gyre.wsUrl, { token: 'user=pat' });
+  t.after(() => passed.disconnect());
+  await connect(passed);
+});

@@ -11,6 +11,8 @@
  *   refresh=client|server (who refreshes; default client)
  *   code=N reason=TEXT (deny)  delay=MS (answer from a timer: pending)
  *   presence=0|1 (subscribe: override the namespace's presence)
+ *   short=1 (connect: a credentials record that ends before `data`, as
+ *   an older plugin's would; data and subs beyond it must be ignored)
  * act=headers grants with info {"h":<x-test header>,"e":<x-emu emulated>}.
  * Without a token, on_connect/on_subscribe decline; on_refresh and
  * on_sub_refresh (the host refreshing at expiry) grant config
@@ -18,6 +20,7 @@
  * Built twice: AUTH_RULES_TOKEN_ONLY makes "auth-rules-token-only" with
  * GYRE_AUTH_TOKEN_ONLY set. */
 #include <gyre/plugin.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +111,7 @@ static void fire(void *arg) {
 /* Everything a decision needs, parsed from the token. */
 typedef struct parsed {
   char act[16], user[64], info[256], data[256], subs[256], reason[64];
-  char ttl[16], past[4], refresh[16], code[16], delay[16], presence[4];
+  char ttl[16], past[4], refresh[16], code[16], delay[16], presence[4], shorter[4];
 } parsed;
 
 static void parse(gyre_str token, parsed *p) {
@@ -125,6 +128,7 @@ static void parse(gyre_str token, parsed *p) {
   token_value(token, "code", p->code, sizeof p->code);
   token_value(token, "delay", p->delay, sizeof p->delay);
   token_value(token, "presence", p->presence, sizeof p->presence);
+  token_value(token, "short", p->shorter, sizeof p->shorter);
 }
 
 static int64_t expiry(const parsed *p) {
@@ -221,6 +225,13 @@ static gyre_status rules_connect(void *state, const gyre_connect_request *req, g
     }
     c.subs = subs;
     c.num_subs = n;
+  }
+  if (p.shorter[0]) {
+    /* Beyond `size`: the host must read these as absent. */
+    c.size = offsetof(gyre_credentials, data);
+    c.data = str("{\"must\":\"not show\"}");
+    c.num_subs = 1000;
+    c.subs = (const gyre_subscription_grant *)1;
   }
   return decide(op, &p, 0, &c, NULL);
 }

@@ -18,6 +18,9 @@
  *     only min(size, its own sizeof) bytes and treats missing fields as
  *     zero / NULL. Nothing is ever reordered or removed: a retired slot stays
  *     where it is and is set to NULL.
+ *   - Fill descriptors and records with designated initializers (or zero
+ *     them first): fields appended later then need no edit in C, and read
+ *     as absent.
  *
  * THREADING
  *   The host runs several event loops, one per thread ("workers",
