@@ -345,7 +345,8 @@ void ServerApi::refresh(const json::Value &p, ApiDone done) {
     if (expired) return c.disconnect(disconnects::kExpired);
     if (!info.empty()) c.set_conn_info(info);
     // No expiry given: the connection stops expiring.
-    c.set_expire_at(expire_at > 0 ? expire_at * 1000 : 0);
+    // Capped at the year 9999: x1000 must not overflow.
+    c.set_expire_at(expire_at > 0 ? std::min<int64_t>(expire_at, 253402300799) * 1000 : 0);
   };
   for_targets(node_, t, act, [done] { done(ApiOutcome::ok("{}")); });
 }

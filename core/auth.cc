@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
+#include "json.h"
 #include "log.h"
 #include "loop.h"
 #include "plugin_host.h"
@@ -14,15 +16,34 @@ namespace {
 std::string owned(gyre_str s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); }
 gyre_str view(const std::string &s) { return gyre_str{s.data(), s.size()}; }
 
+// The year 9999: far enough, and x1000 stays far from int64 overflow.
+constexpr int64_t kMaxExpireAt = 253402300799;
+
+// A plugin's expiry as the host uses it: 0 never, anything negative is in
+// the past, anything huge is capped.
+int64_t clamp_expire_at(int64_t s) {
+  if (s < 0) return 1;
+  return std::min(s, kMaxExpireAt);
+}
+
+// Raw JSON from a plugin goes into other clients' pushes: it must parse.
+// Throws a message naming the field otherwise.
+std::string owned_json(gyre_str s, const char *field) {
+  std::string out = owned(s);
+  if (!out.empty() && !json::is_valid(out))
+    throw std::invalid_argument(std::string(field) + " is not valid JSON");
+  return out;
+}
+
 GrantedSub copy_grant(const gyre_subscription_grant &g) {
   // Read only what the plugin's record has (a shorter, older record).
   gyre_subscription_grant r{};
   std::memcpy(&r, &g, std::min(g.size, sizeof r));
   GrantedSub out;
   out.channel = owned(r.channel);
-  out.info = owned(r.info);
-  out.data = owned(r.data);
-  out.expire_at = r.expire_at;
+  out.info = owned_json(r.info, "subscription info");
+  out.data = owned_json(r.data, "subscription data");
+  out.expire_at = clamp_expire_at(r.expire_at);
   out.client_side_refresh = r.client_side_refresh;
   out.override_mask = r.override_mask;
   out.override_values = r.override_values;
@@ -121,6 +142,7 @@ void Auth::run(gyre_auth_op *op) {
     gyre_status st = GYRE_DECLINED;
     op->asked = p;
     op->in_hook = true;
+    ++depth_;
     try {
       if (r.kind == AuthKind::Connect && ops->on_connect) {
         std::vector<gyre_header> h, eh;
@@ -166,21 +188,38 @@ void Auth::run(gyre_auth_op *op) {
     } catch (...) {
       st = GYRE_ERR_INTERNAL;
     }
+    --depth_;
     op->in_hook = false;
     if (op->answered) {
       if (st != GYRE_OK && st != GYRE_PENDING)
         LOG_WARN("plugin %s answered a %s and then returned %d; the answer stands",
                  p->name().c_str(), kind_name(r.kind), st);
-      return finish(op);
+      return finish_when_idle(op);
     }
     if (st == GYRE_DECLINED) continue;
-    if (st == GYRE_PENDING || st == GYRE_OK) return;  // answered later
+    if (st == GYRE_PENDING || st == GYRE_OK) return drain();  // answered later
     LOG_WARN("plugin %s failed a %s (status %d)", p->name().c_str(), kind_name(r.kind), st);
     op->decision.outcome = AuthDecision::Outcome::Failed;
-    return finish(op);
+    op->answered = true;
+    return finish_when_idle(op);
   }
   op->decision.outcome = AuthDecision::Outcome::Declined;
-  finish(op);
+  op->answered = true;
+  finish_when_idle(op);
+}
+
+void Auth::finish_when_idle(gyre_auth_op *op) {
+  finished_.push_back(op);
+  drain();
+}
+
+void Auth::drain() {
+  if (depth_ > 0) return;  // the outermost hook's return drains
+  while (!finished_.empty()) {
+    gyre_auth_op *op = finished_.front();
+    finished_.erase(finished_.begin());
+    finish(op);
+  }
 }
 
 void Auth::finish(gyre_auth_op *op) {
@@ -188,6 +227,7 @@ void Auth::finish(gyre_auth_op *op) {
   AuthCallback done = std::move(op->done);
   AuthDecision d = std::move(op->decision);
   delete op;
+  if (closed_) return;  // the clients and their loops are gone
   try {
     done(std::move(d));
   } catch (const std::exception &e) {
@@ -198,6 +238,7 @@ void Auth::finish(gyre_auth_op *op) {
 void Auth::abandon_all() {
   for (gyre_auth_op *op : live_) delete op;
   live_.clear();
+  finished_.clear();
 }
 
 // Records the answer; runs the continuation unless the hook is still on
@@ -209,7 +250,8 @@ void auth_thunks::answer(gyre_auth_op *op, AuthDecision d) {
   }
   op->answered = true;
   op->decision = std::move(d);
-  if (!op->in_hook) op->auth->finish(op);
+  // Inside its own hook, run() finishes it when the hook returns.
+  if (!op->in_hook) op->auth->finish_when_idle(op);
 }
 
 void auth_thunks::grant(gyre_auth_op *op, const gyre_credentials *creds) {
@@ -225,13 +267,19 @@ void auth_thunks::grant(gyre_auth_op *op, const gyre_credentials *creds) {
     std::memcpy(&c, creds, std::min(creds->size, sizeof c));
     d.outcome = AuthDecision::Outcome::Granted;
     d.user = owned(c.user);
-    d.info = owned(c.info);
-    d.data = owned(c.data);
-    d.expire_at = c.expire_at;
+    d.info = owned_json(c.info, "conn info");
+    d.data = owned_json(c.data, "connect data");
+    d.expire_at = clamp_expire_at(c.expire_at);
     d.client_side_refresh = c.client_side_refresh;
-    if (op->req.kind == AuthKind::Connect)
-      for (size_t i = 0; i < c.num_subs && c.subs; ++i) d.subs.push_back(copy_grant(c.subs[i]));
-  } catch (...) {
+    if (op->req.kind == AuthKind::Connect && c.subs) {
+      if (c.num_subs > Auth::kMaxGrantedSubs)
+        LOG_WARN("auth_grant with %zu server-side subscriptions: only the first %zu are made",
+                 c.num_subs, Auth::kMaxGrantedSubs);
+      size_t n = std::min(c.num_subs, Auth::kMaxGrantedSubs);
+      for (size_t i = 0; i < n; ++i) d.subs.push_back(copy_grant(c.subs[i]));
+    }
+  } catch (const std::exception &e) {
+    LOG_ERROR("auth_grant refused: %s; answered as 100", e.what());
     d = AuthDecision{};
     d.outcome = AuthDecision::Outcome::Failed;
   }
@@ -249,7 +297,8 @@ void auth_thunks::grant_subscription(gyre_auth_op *op, const gyre_subscription_g
     }
     d.outcome = AuthDecision::Outcome::Granted;
     d.sub = copy_grant(*grant);
-  } catch (...) {
+  } catch (const std::exception &e) {
+    LOG_ERROR("auth_grant_subscription refused: %s; answered as 100", e.what());
     d = AuthDecision{};
     d.outcome = AuthDecision::Outcome::Failed;
   }

@@ -83,17 +83,30 @@ class Auth {
   bool wants(AuthKind kind, bool has_token) const;
   // Any worker's loop thread.
   void decide(AuthRequest req, AuthCallback cb);
+  // Node loop, once the workers are gone: answers from now on (a plugin
+  // refusing its parked ops in destroy) free their op and go nowhere.
+  void close() { closed_ = true; }
   // Node loop, after the plugins were destroyed: drops unanswered ops.
   void abandon_all();
 
+  // Bounds on what one grant may carry.
+  static constexpr size_t kMaxGrantedSubs = 1024;
+
  private:
   friend struct auth_thunks;
-  struct Op;
   void run(gyre_auth_op *op);
   void finish(gyre_auth_op *op);
+  // An answered op finishes now, or, while any auth hook is on the stack
+  // (a plugin answering op A inside its hook for op B), once the outermost
+  // hook returned: continuations never run nested inside a hook.
+  void finish_when_idle(gyre_auth_op *op);
+  void drain();
   Loop &home_;
   std::vector<Plugin *> plugins_;
   std::unordered_set<gyre_auth_op *> live_;
+  int depth_ = 0;  // auth hooks on the stack
+  std::vector<gyre_auth_op *> finished_;
+  bool closed_ = false;
 };
 
 // The host API's auth answers (see gyre_host_api).

@@ -247,6 +247,11 @@ ClientSubscription *Client::find_sub(std::string_view channel) const {
   return nullptr;
 }
 
+ClientSubscription *Client::find_live(std::string_view channel, uint32_t gen) const {
+  ClientSubscription *s = find_sub(channel);
+  return s && s->gen == gen ? s : nullptr;
+}
+
 void Client::refresh_presence(const ClientSubscription &sub, uint32_t ttl_s) {
   if (state_ != State::Connected || !sub.presence || !sub.subscribed) return;
   gyre_client_info info = info_for(&sub);

@@ -36,7 +36,10 @@ struct ClientSubscription {
   bool insufficient = false;         // a gap was seen; unsubscribe 2500 pending
   bool client_side_refresh = false;  // expiry: the client sends sub_refresh
   bool refreshing = false;           // a sub_refresh by the host is in flight
-  int64_t expire_at_ms = 0;          // 0 = never
+  // Tells this subscription from a later one of the same channel (and
+  // perhaps the same address) in callbacks that outlive it.
+  uint32_t gen = 0;
+  int64_t expire_at_ms = 0;  // 0 = never
   uint64_t offset = 0;
   std::string epoch;
   std::string chan_info;
@@ -68,9 +71,13 @@ class Client {
   const std::string &conn_info() const { return conn_info_; }
   bool connected() const { return state_ == State::Connected; }
   std::string_view transport_name() const { return transport_.name(); }
-  // Emulation / unidirectional streams only (else empty); stable while
-  // the client lives.
-  std::string_view session_id() const { return transport_.session_id(); }
+  // The session id of an emulation stream, which session_deliver reaches
+  // (else empty; unidirectional sessions have an id but take no commands).
+  // Stable while the client lives.
+  std::string_view emulation_session() const {
+    return (transport_.stream_flags() & GYRE_STREAM_EMULATION) ? transport_.session_id()
+                                                               : std::string_view();
+  }
   int64_t expire_at_ms() const { return expire_at_ms_; }
   Worker &worker() const { return worker_; }
 
@@ -84,6 +91,9 @@ class Client {
 
   // From the node / hub / server API.
   void disconnect(const Disconnect &d);
+  // Stops writing now; disconnects after the current callback (safe inside
+  // fan-outs and engine events). `d.reason` must be a static string.
+  void disconnect_later(const Disconnect &d);
   void deliver_publication(ClientSubscription &sub, SharedPush &push, uint64_t offset,
                            std::string_view epoch);
   void deliver_shared(SharedPush &push);
@@ -116,7 +126,6 @@ class Client {
   void reply_error(uint32_t id, const Error &e);
   void reply_result(uint32_t id, protocol::Method m, std::string_view result);
   void write(std::string_view json);
-  void disconnect_later(const Disconnect &d);
   void on_timer();
   void schedule_ping();
   void schedule_first_ping();
@@ -135,7 +144,8 @@ class Client {
   void connect_error(uint32_t id, const Error &e);
   void deny(uint32_t id, const AuthDecision &d);
   void refresh_decided(uint32_t cmd_id, AuthDecision d, bool by_host);
-  void sub_refresh_decided(uint32_t id, const std::string &channel, AuthDecision d, bool by_host);
+  void sub_refresh_decided(uint32_t id, const std::string &channel, uint32_t gen, AuthDecision d,
+                           bool by_host);
   void expire_subscription(ClientSubscription &sub);
   AuthRequest auth_request(AuthKind kind) const;
   bool unidirectional() const { return transport_.stream_flags() & GYRE_STREAM_UNIDIRECTIONAL; }
@@ -153,7 +163,7 @@ class Client {
     size_t pending = 0;
     bool failed = false;
     std::vector<std::pair<std::string, std::string>> results;  // channel -> SubscribeResult
-    std::vector<ClientSubscription *> subs;
+    std::vector<std::pair<std::string, uint32_t>> subs;        // channel, gen
   };
   struct SubscribeParams;
   struct SubscribeRequest {
@@ -223,6 +233,9 @@ class Client {
   // them), and a tree node per subscription costs more than the scan.
   std::vector<std::unique_ptr<ClientSubscription>> subs_;
   ClientSubscription *find_sub(std::string_view channel) const;
+  // The subscription of `channel` if it is still the one numbered `gen`.
+  ClientSubscription *find_live(std::string_view channel, uint32_t gen) const;
+  uint32_t next_gen_ = 0;
   // Command lines waiting their turn, from head on; allocated while
   // there are any (an idle connection carries only the pointer).
   struct PendingLines {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <set>
 
 #include "client.h"
 #include "log.h"
@@ -27,9 +28,10 @@ void str_field(const json::Value &params, std::string_view key, std::string &out
 // one command: more is not a real client.
 constexpr size_t kMaxConnectEntries = 1024;
 
+// A ttl as the protocol carries it (uint32 seconds, at least 1).
 uint64_t ttl_seconds(int64_t expire_at_ms, int64_t now_ms) {
   int64_t ttl = (expire_at_ms - now_ms + 999) / 1000;
-  return static_cast<uint64_t>(std::max<int64_t>(ttl, 1));
+  return static_cast<uint64_t>(std::clamp<int64_t>(ttl, 1, UINT32_MAX));
 }
 
 }  // namespace
@@ -207,6 +209,7 @@ void Client::finish_connect(uint32_t id, const ConnectParams &p, const AuthDecis
     const GrantedSub *g;
   };
   std::vector<Planned> planned;
+  std::set<std::string_view> seen;
   for (const GrantedSub &g : d.subs) {
     const ChannelOptions *opts = cfg.channel.resolve(g.channel);
     if (g.channel.empty() || !opts || !cfg.channel.name_valid(g.channel, *opts) ||
@@ -217,9 +220,7 @@ void Client::finish_connect(uint32_t id, const ConnectParams &p, const AuthDecis
           static_cast<int>(id_len_), id_, g.channel.c_str());
       continue;
     }
-    bool dup = false;
-    for (const auto &pl : planned) dup = dup || pl.req.channel == g.channel;
-    if (dup) continue;
+    if (!seen.insert(g.channel).second) continue;
     if (cfg.channel_limit > 0 && static_cast<int64_t>(planned.size()) >= cfg.channel_limit) {
       disconnect(disconnects::kChannelLimit);
       return done();
@@ -248,7 +249,9 @@ void Client::finish_connect(uint32_t id, const ConnectParams &p, const AuthDecis
   // the memory engine answers synchronously.
   collect->pending = planned.size() + 1;
   auto alive = alive_;
-  auto one_done = [this, alive, collect, id, credentials = d, done]() {
+  // Shared, not copied into every subscription's continuation.
+  auto credentials = std::make_shared<const AuthDecision>(d);
+  auto one_done = [this, alive, collect, id, credentials, done]() {
     if (--collect->pending > 0) return;
     if (!*alive) return done();
     if (collect->failed) {
@@ -256,13 +259,11 @@ void Client::finish_connect(uint32_t id, const ConnectParams &p, const AuthDecis
       disconnect(disconnects::kInternal);
       return done();
     }
-    write_connect_reply(id, credentials, collect->results);
-    for (ClientSubscription *sub : collect->subs) {
+    write_connect_reply(id, *credentials, collect->results);
+    for (const auto &[channel, gen] : collect->subs) {
       if (!*alive || state_ != State::Connected) break;
       // Gone meanwhile (API unsubscribe)? Then there is nothing to start.
-      bool present = false;
-      for (const auto &s : subs_) present = present || s.get() == sub;
-      if (present) activate_subscription(sub);
+      if (ClientSubscription *sub = find_live(channel, gen)) activate_subscription(sub);
     }
     if (*alive && state_ == State::Connected) schedule_first_ping();
     done();
@@ -370,13 +371,15 @@ void Client::refresh_decided(uint32_t cmd_id, AuthDecision d, bool by_host) {
     for (const auto &sub : subs_)
       refresh_presence(*sub, static_cast<uint32_t>(cfg.presence_ttl_ms / 1000));
   }
-  client_side_refresh_ = d.client_side_refresh;
+  // The client was not asked in a refresh by the host and is not told:
+  // the host goes on refreshing it.
+  client_side_refresh_ = by_host ? false : d.client_side_refresh;
   set_expire_at(d.expire_at * 1000);
   if (by_host) return;
   std::string result;
   json::Writer w(result);
   w.begin_object().field("client", id()).field("version", node().version());
-  if (expire_at_ms_ > 0)
+  if (expire_at_ms_ > 0 && client_side_refresh_)
     w.field_bool("expires", true).field_uint("ttl", ttl_seconds(expire_at_ms_, now));
   w.end_object();
   reply_result(cmd_id, Method::Refresh, result);
@@ -413,16 +416,18 @@ void Client::cmd_sub_refresh(const Command &cmd, Done done) {
   r.token = std::move(token);
   auto alive = alive_;
   uint32_t id = cmd.id;
-  auth.decide(std::move(r), [this, alive, id, channel, done](AuthDecision d) {
-    if (*alive) sub_refresh_decided(id, channel, std::move(d), false);
+  uint32_t gen = sub->gen;
+  auth.decide(std::move(r), [this, alive, id, channel, gen, done](AuthDecision d) {
+    if (*alive) sub_refresh_decided(id, channel, gen, std::move(d), false);
     done();
   });
 }
 
-void Client::sub_refresh_decided(uint32_t id, const std::string &channel, AuthDecision d,
-                                 bool by_host) {
+void Client::sub_refresh_decided(uint32_t id, const std::string &channel, uint32_t gen,
+                                 AuthDecision d, bool by_host) {
   using Outcome = AuthDecision::Outcome;
-  ClientSubscription *sub = find_sub(channel);
+  // The subscription asked about, not a newer one of the same channel.
+  ClientSubscription *sub = find_live(channel, gen);
   if (!sub || state_ != State::Connected) return;
   if (by_host) sub->refreshing = false;
   int64_t now = worker_.loop().now_ms();
@@ -444,13 +449,13 @@ void Client::sub_refresh_decided(uint32_t id, const std::string &channel, AuthDe
     refresh_presence(*sub, static_cast<uint32_t>(node().config().presence_ttl_ms / 1000));
   }
   sub->expire_at_ms = d.sub.expire_at * 1000;
-  sub->client_side_refresh = d.sub.client_side_refresh;
+  sub->client_side_refresh = by_host ? false : d.sub.client_side_refresh;
   worker_.track_expiry(*this);
   if (by_host) return;
   std::string result;
   json::Writer w(result);
   w.begin_object();
-  if (sub->expire_at_ms > 0)
+  if (sub->expire_at_ms > 0 && sub->client_side_refresh)
     w.field_bool("expires", true).field_uint("ttl", ttl_seconds(sub->expire_at_ms, now));
   w.end_object();
   reply_result(id, Method::SubRefresh, result);
@@ -482,34 +487,43 @@ void Client::check_expiry(int64_t now) {
     } else if (now >= expire_at_ms_) {
       if (!auth.wants(AuthKind::Refresh, false)) return disconnect(disconnects::kExpired);
       refreshing_ = true;
+      // On the node loop the plugin may answer at once, and end this client.
       auth.decide(auth_request(AuthKind::Refresh), [this, alive](AuthDecision d) {
         if (*alive) refresh_decided(0, std::move(d), true);
       });
+      if (!*alive || state_ != State::Connected) return;
     }
   }
-  std::vector<std::string> expired;
+  // What is due first; then each in turn, looked up again, since ending or
+  // refreshing one (answered at once on the node loop) changes subs_.
+  struct Due {
+    std::string channel;
+    uint32_t gen;
+    bool refresh;
+  };
+  std::vector<Due> due;
   for (const auto &s : subs_) {
-    ClientSubscription &sub = *s;
+    const ClientSubscription &sub = *s;
     if (sub.expire_at_ms <= 0 || sub.refreshing || !sub.subscribed) continue;
-    if (sub.client_side_refresh) {
-      if (now >= sub.expire_at_ms + cfg.expired_sub_close_delay_ms) expired.push_back(sub.channel);
-      continue;
-    }
-    if (now < sub.expire_at_ms) continue;
-    if (!auth.wants(AuthKind::SubRefresh, false)) {
-      expired.push_back(sub.channel);
-      continue;
-    }
-    sub.refreshing = true;
-    AuthRequest r = auth_request(AuthKind::SubRefresh);
-    r.channel = sub.channel;
-    auth.decide(std::move(r), [this, alive, channel = sub.channel](AuthDecision d) {
-      if (*alive) sub_refresh_decided(0, channel, std::move(d), true);
-    });
+    int64_t deadline =
+        sub.expire_at_ms + (sub.client_side_refresh ? cfg.expired_sub_close_delay_ms : 0);
+    if (now < deadline) continue;
+    due.push_back({sub.channel, sub.gen, !sub.client_side_refresh});
   }
-  for (const auto &channel : expired) {
+  for (const Due &d : due) {
     if (!*alive || state_ != State::Connected) return;
-    if (ClientSubscription *sub = find_sub(channel)) expire_subscription(*sub);
+    ClientSubscription *sub = find_live(d.channel, d.gen);
+    if (!sub) continue;
+    if (!d.refresh || !auth.wants(AuthKind::SubRefresh, false)) {
+      expire_subscription(*sub);
+      continue;
+    }
+    sub->refreshing = true;
+    AuthRequest r = auth_request(AuthKind::SubRefresh);
+    r.channel = d.channel;
+    auth.decide(std::move(r), [this, alive, channel = d.channel, gen = d.gen](AuthDecision dec) {
+      if (*alive) sub_refresh_decided(0, channel, gen, std::move(dec), true);
+    });
   }
 }
 

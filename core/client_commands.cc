@@ -237,7 +237,9 @@ void Client::start_subscription(uint32_t id, const SubscribeRequest &req,
   sub->join_leave = join_leave;
   sub->expire_at_ms = grant.expire_at_ms;
   sub->client_side_refresh = grant.client_side_refresh;
+  sub->gen = ++next_gen_;
   ClientSubscription *raw = sub.get();
+  uint32_t gen = raw->gen;
   subs_.push_back(std::move(sub));
   if (raw->expire_at_ms > 0) worker_.track_expiry(*this);
   bool first = worker_.hub().add_subscriber(req.channel, this, raw);
@@ -251,9 +253,9 @@ void Client::start_subscription(uint32_t id, const SubscribeRequest &req,
   // local subscriber asks for it, later ones wait while that is in flight.
   worker_.channel_used(
       req.channel, first,
-      [this, alive, id, channel = req.channel, raw, go, done, collect](bool ok) mutable {
+      [this, alive, id, channel = req.channel, raw, gen, go, done, collect](bool ok) mutable {
         // The subscription may be gone meanwhile (API unsubscribe).
-        if (!*alive || find_sub(channel) != raw) return done();
+        if (!*alive || find_live(channel, gen) != raw) return done();
         if (!ok) {
           // go() would touch the removed subscription: finish here instead.
           remove_subscription(channel, false);
@@ -296,14 +298,15 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
   std::string channel = req.channel;
   auto alive = alive_;
   std::string data_copy(data);
+  uint32_t gen = sub->gen;
   // Called when the position is known (or not needed): answer, then start
   // presence, join, and release publications buffered meanwhile (for
   // connect-time subscriptions, after the connect reply).
-  auto complete = [this, alive, id, channel, sub, done, collect](const std::string &result,
-                                                                 bool ok) {
+  auto complete = [this, alive, id, channel, sub, gen, done, collect](const std::string &result,
+                                                                      bool ok) {
     // The subscription may be gone (API unsubscribe, disconnect) while the
     // engine answered: then there is nothing left to finish.
-    if (!*alive || find_sub(channel) != sub) return done();
+    if (!*alive || find_live(channel, gen) != sub) return done();
     if (!ok) {
       remove_subscription(channel, false);
       if (collect)
@@ -314,7 +317,7 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
     }
     if (collect) {
       collect->results.emplace_back(channel, result);
-      collect->subs.push_back(sub);
+      collect->subs.emplace_back(channel, gen);
       return done();
     }
     if (id)
@@ -374,9 +377,9 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
   bool was_recovering = req.recover;
   node().engine().history(
       channel, filter,
-      [this, alive, id, req, sub, recovering, was_recovering, complete, write_fields,
+      [this, alive, id, req, sub, gen, recovering, was_recovering, complete, write_fields,
        wrap](const OpResult &r) {
-        if (!*alive || find_sub(req.channel) != sub) return complete("", false);
+        if (!*alive || find_live(req.channel, gen) != sub) return complete("", false);
         if (r.status != GYRE_OK || !r.top) {
           return complete(protocol::error_reply(id, errors::kInternal), false);
         }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
 #include "auth.h"
 #include "config.h"
@@ -25,11 +26,14 @@ struct HostThunks {
     log_write(l, plugin(h).name_, std::string_view(msg.ptr, msg.len));
   }
 
-  static int64_t now_ms(gyre_host *h) {
-    // Any thread: a transport's stream hooks run on workers, whose loops
-    // keep their own cached time.
-    Loop *here = Loop::current();
-    return (here ? here : plugin(h).loop_)->now_ms();
+  static int64_t now_ms(gyre_host *) {
+    // Any thread: a loop thread reads its own loop's cached time (stream
+    // hooks run on workers); a plugin's own thread reads the clock, never
+    // another loop's cache.
+    if (Loop *here = Loop::current()) return here->now_ms();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
   }
 
   static gyre_status route_add(gyre_host *h, gyre_str path) {

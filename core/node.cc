@@ -92,6 +92,9 @@ Node::~Node() {
   if (sigterm_ev_) event_free(sigterm_ev_);
   if (listen_fd_ >= 0) close(listen_fd_);
   stop_workers();
+  // The plugins' destroy comes after this: an auth op answered there must
+  // not reach a client or a loop that is gone.
+  auth_.close();
   workers_.clear();
   api_.reset();
 }

@@ -120,8 +120,8 @@ class HttpStreamSession : public ConnectionHandler, public Transport, public Str
  private:
   void fail_encode() {
     LOG_WARN("transport %s: encode failed; closing the stream", binding_->transport().c_str());
-    auto keep = client_;
-    client_->disconnect(disconnects::kInternal);
+    // Not now: this may run inside a fan-out or an engine event.
+    client_->disconnect_later(disconnects::kInternal);
   }
   std::unique_ptr<StreamBinding> binding_;
   std::shared_ptr<Client> client_;
@@ -134,7 +134,7 @@ HeaderList copy_headers(const HttpRequest &req) { return req.headers; }
 
 }  // namespace
 
-StreamBinding::StreamBinding(std::unique_ptr<gyre_stream> stream, const gyre_stream_options &opts,
+StreamBinding::StreamBinding(std::shared_ptr<gyre_stream> stream, const gyre_stream_options &opts,
                              std::string session_id, HeaderList request_headers)
     : stream_(std::move(stream)),
       ops_(stream_->plugin->transport()),
@@ -144,11 +144,21 @@ StreamBinding::StreamBinding(std::unique_ptr<gyre_stream> stream, const gyre_str
       session_(std::move(session_id)),
       headers_(std::make_unique<HeaderList>(std::move(request_headers))) {
   if (transport_.empty()) transport_ = stream_->plugin->name();
+}
+
+void StreamBinding::activate() {
   stream_->binding = this;
   stream_->phase = gyre_stream::Phase::Open;
 }
 
-StreamBinding::~StreamBinding() { ended(disconnects::kShutdown); }
+StreamBinding::~StreamBinding() {
+  if (stream_->binding != this) return;  // never opened: no on_close owed
+  ended(disconnects::kShutdown);
+  // Only when a session dies inside its own hook (out of memory in
+  // stream_open): on_close is owed and nothing will run it later.
+  if (close_due_) call_on_close();
+  stream_->binding = nullptr;
+}
 
 bool StreamBinding::encode(std::string_view json, std::string &out) {
   std::string_view msg = json;
@@ -191,6 +201,9 @@ void StreamBinding::message(std::string_view data, bool binary) {
   if (ended_ || !client_) return;
   if (!ops_->on_message) {
     if (binary) return client_->disconnect(disconnects::kBadRequest);
+    // What stream_deliver would do: a unidirectional peer's first message
+    // is its connect request, later ones are dropped.
+    if (flags_ & GYRE_STREAM_UNIDIRECTIONAL) return client_->handle_uni_connect(data);
     return client_->handle_frame(data);
   }
   enter();
@@ -214,6 +227,11 @@ void StreamBinding::ended(const Disconnect &d) {
     close_due_ = true;  // on_close waits for the hook to return
     return;
   }
+  call_on_close();
+}
+
+void StreamBinding::call_on_close() {
+  close_due_ = false;
   try {
     ops_->on_close(stream_->plugin->state(), stream_.get(), stream_->state, close_code_,
                    gs(close_reason_));
@@ -225,24 +243,19 @@ void StreamBinding::ended(const Disconnect &d) {
 
 void StreamBinding::leave() {
   if (--stream_->in_hook > 0 || !close_due_) return;
-  close_due_ = false;
-  try {
-    ops_->on_close(stream_->plugin->state(), stream_.get(), stream_->state, close_code_,
-                   gs(close_reason_));
-  } catch (...) {
-    LOG_ERROR("transport %s: on_close threw", transport_.c_str());
-  }
-  stream_->state = nullptr;
+  call_on_close();
 }
 
 void serve_plugin_route(Worker &worker, Plugin &plugin, HttpRequest &req, HttpResponder resp) {
   const gyre_transport_ops *ops = plugin.transport();
-  auto stream = std::make_unique<gyre_stream>();
+  // Ours for the length of on_request; a session that opens shares it.
+  auto stream = std::make_shared<gyre_stream>();
   gyre_stream *s = stream.get();
   s->plugin = &plugin;
   s->worker = &worker;
   s->req = &req;
   s->resp = &resp;
+  s->self = stream;
   std::vector<gyre_header> headers;
   headers.reserve(req.headers.size());
   for (const auto &[k, v] : req.headers) headers.push_back(gyre_header{gs(k), gs(v)});
@@ -255,30 +268,27 @@ void serve_plugin_route(Worker &worker, Plugin &plugin, HttpRequest &req, HttpRe
   view.num_headers = headers.size();
   view.body = gs(req.body);
   view.http_minor = static_cast<uint32_t>(req.http_minor);
-  // stream_open hands the stream to its session; until then it is ours.
-  gyre_stream *raw = stream.release();
-  ++raw->in_hook;
+  ++s->in_hook;
   gyre_status st;
   try {
-    st = ops->on_request(plugin.state(), raw, &view, &raw->state);
+    st = ops->on_request(plugin.state(), s, &view, &s->state);
   } catch (...) {
     st = GYRE_ERR_INTERNAL;
   }
-  raw->req = nullptr;
-  raw->resp = nullptr;
-  if (raw->phase == gyre_stream::Phase::Request) {
-    --raw->in_hook;
-    if (!raw->responded) {
+  s->req = nullptr;
+  s->resp = nullptr;
+  s->self.reset();
+  StreamBinding *b = s->binding;
+  if (!b) {
+    --s->in_hook;
+    if (!s->responded && s->phase == gyre_stream::Phase::Request) {
       if (st == GYRE_OK)
         LOG_WARN("transport %s returned from on_request without answering: 500",
                  plugin.name().c_str());
       resp.send(HttpResponse::text(500, "Internal Server Error"));
     }
-    delete raw;
     return;
   }
-  // Open: the session (and through it the connection) owns the stream now.
-  StreamBinding *b = raw->binding;
   if (st != GYRE_OK) {
     LOG_WARN("transport %s: on_request failed (status %d) after opening a stream",
              plugin.name().c_str(), st);
@@ -334,15 +344,14 @@ gyre_status stream_thunks::open(gyre_stream *s, const gyre_stream_options *in) {
     std::string session;
     if (opts.flags & (GYRE_STREAM_EMULATION | GYRE_STREAM_UNIDIRECTIONAL))
       session = worker.node().new_client_id();
-    std::unique_ptr<gyre_stream> owned(s);
+    std::shared_ptr<gyre_stream> shared = s->self.lock();
     if (opts.flags & GYRE_STREAM_WEBSOCKET) {
       std::string handshake;
       if (!WebSocketSession::handshake(req, resp, head_extra, handshake)) {
-        owned.release();  // still the request handler's: it frees it
-        s->responded = true;
+        s->responded = true;  // with the HTTP error
         return GYRE_ERR_INVALID;
       }
-      auto binding = std::make_unique<StreamBinding>(std::move(owned), opts, std::move(session),
+      auto binding = std::make_unique<StreamBinding>(std::move(shared), opts, std::move(session),
                                                      copy_headers(req));
       s->responded = true;
       WebSocketSession::start_bound(worker, resp, handshake, std::move(binding));
@@ -353,11 +362,13 @@ gyre_status stream_thunks::open(gyre_stream *s, const gyre_stream_options *in) {
                        " " + http_status_text(status) + "\r\n" + head_extra;
     head += chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n";
     head += "\r\n";
-    auto binding = std::make_unique<StreamBinding>(std::move(owned), opts, std::move(session),
+    auto binding = std::make_unique<StreamBinding>(std::move(shared), opts, std::move(session),
                                                    copy_headers(req));
-    s->responded = true;
+    StreamBinding *b = binding.get();
     auto session_handler = std::make_unique<HttpStreamSession>(worker, std::move(binding), chunked);
     HttpStreamSession *raw = session_handler.get();
+    b->activate();
+    s->responded = true;
     // can_take_over() said yes, and nothing ran since: this succeeds.
     Connection *conn = resp.take_over(head, std::move(session_handler));
     raw->attach(conn);

@@ -27,7 +27,9 @@ class StreamBinding;
 
 }  // namespace gyre
 
-// The host's definition of the opaque stream handle.
+// The host's definition of the opaque stream handle. Shared: the request
+// handler holds it while on_request runs, the session's binding while the
+// stream is open, so neither can free it under the other.
 struct gyre_stream {
   enum class Phase { Request, Open, Closed };
   gyre::Plugin *plugin = nullptr;
@@ -39,6 +41,7 @@ struct gyre_stream {
   // While on_request runs.
   gyre::HttpRequest *req = nullptr;
   gyre::HttpResponder *resp = nullptr;
+  std::weak_ptr<gyre_stream> self;
   // Once open.
   gyre::StreamBinding *binding = nullptr;
 };
@@ -55,10 +58,10 @@ class StreamSink {
 // The plugin side of one open stream, shared by both kinds of session:
 // encoding (with the shared frame cache), the unidirectional push form,
 // the disconnect push, and on_close exactly once (never inside one of the
-// stream's own hooks). Owns the gyre_stream.
+// stream's own hooks).
 class StreamBinding {
  public:
-  StreamBinding(std::unique_ptr<gyre_stream> stream, const gyre_stream_options &opts,
+  StreamBinding(std::shared_ptr<gyre_stream> stream, const gyre_stream_options &opts,
                 std::string session_id, HeaderList request_headers);
   ~StreamBinding();
   StreamBinding(const StreamBinding &) = delete;
@@ -94,9 +97,13 @@ class StreamBinding {
   // Bracket a call into one of this stream's hooks.
   void enter() { ++stream_->in_hook; }
   void leave();
+  // The session carrying the stream exists: the stream is open (from now
+  // on on_close will come). Last step of stream_open; cannot fail.
+  void activate();
 
  private:
-  std::unique_ptr<gyre_stream> stream_;
+  void call_on_close();
+  std::shared_ptr<gyre_stream> stream_;
   const gyre_transport_ops *ops_;
   std::string transport_;
   uint32_t flags_;

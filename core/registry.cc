@@ -16,7 +16,7 @@ bool ClientRegistry::add(Client *client, int64_t user_limit) {
     u = users_.emplace(client->user(), std::vector<ClientMap::value_type *>{}).first;
   it->second.user_index = u->second.size();
   u->second.push_back(&*it);
-  if (!client->session_id().empty()) sessions_[client->session_id()] = client;
+  if (!client->emulation_session().empty()) sessions_[client->emulation_session()] = client;
   return true;
 }
 
@@ -35,8 +35,8 @@ void ClientRegistry::remove(Client *client) {
     }
     if (v.empty()) users_.erase(u);
   }
-  if (!client->session_id().empty()) {
-    auto sit = sessions_.find(client->session_id());
+  if (!client->emulation_session().empty()) {
+    auto sit = sessions_.find(client->emulation_session());
     if (sit != sessions_.end() && sit->second == client) sessions_.erase(sit);
   }
   clients_.erase(it);

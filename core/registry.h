@@ -33,8 +33,8 @@ class ClientRegistry {
   std::vector<Client *> targets_on(const Worker &worker, std::string_view user,
                                    std::string_view client_id) const;
   std::vector<Client *> clients_on(const Worker &worker) const;
-  // Emulation and unidirectional sessions (Client::session_id()). Any
-  // thread: the worker that holds `session`, or nullptr.
+  // Emulation sessions (Client::emulation_session()). Any thread: the
+  // worker that holds `session`, or nullptr.
   Worker *session_worker(std::string_view session) const;
   // On that worker's thread: its client, or nullptr (closed meanwhile).
   Client *session_client_on(const Worker &worker, std::string_view session) const;

@@ -122,8 +122,10 @@ void WebSocketSession::upgrade(Worker &worker, HttpRequest &req, HttpResponder &
 
 void WebSocketSession::start_bound(Worker &worker, HttpResponder &resp, std::string_view handshake,
                                    std::unique_ptr<StreamBinding> binding) {
+  StreamBinding *b = binding.get();
   auto session = std::make_unique<WebSocketSession>(worker, std::move(binding));
   WebSocketSession *raw = session.get();
+  b->activate();
   Connection *conn = resp.take_over(handshake, std::move(session));
   if (!conn) return;
   raw->conn_ = conn;
@@ -320,7 +322,8 @@ void WebSocketSession::write(std::string_view json) {
   std::string bytes;
   if (!binding_->encode(json, bytes)) {
     LOG_WARN("transport %s: encode failed; closing the stream", binding_->transport().c_str());
-    return client_->disconnect(disconnects::kInternal);
+    // Not now: this may run inside a fan-out or an engine event.
+    return client_->disconnect_later(disconnects::kInternal);
   }
   send_text(bytes);
 }
@@ -335,7 +338,7 @@ void WebSocketSession::write_shared(SharedPush &push) {
   if (binding_) {
     // Form 0: WebSocket text frames (plugin_stream.cc uses 1 and 2).
     Frame *f = binding_->shared_frame(push, 0, &make_ws_text_frame);
-    if (!f) return client_->disconnect(disconnects::kInternal);
+    if (!f) return client_->disconnect_later(disconnects::kInternal);
     conn_->send(f);
     return;
   }

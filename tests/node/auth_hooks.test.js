@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { load, plugin } from './lib/plugins.js';
-import { startGyre } from './lib/server.js';
-import { WebSocket, collect, newCentrifuge, waitFor, waitUntil } from './lib/client.js';
+import { WebSocket, collect, connect, newCentrifuge, serverWithClients, waitFor, waitUntil } from './lib/client.js';
 import { openRaw } from './lib/rawws.js';
+import { startGyre } from './lib/server.js';
 
 const TEST_TIMEOUT = 30_000;
 
@@ -27,26 +27,7 @@ function config(pluginName = 'auth-rules', file = 'auth_rules.so') {
   };
 }
 
-async function setup(t, cfg = config()) {
-  const gyre = await startGyre(cfg);
-  const clients = [];
-  t.after(async () => {
-    for (const c of clients) c.disconnect();
-    await gyre.stop();
-  });
-  const mk = (opts) => {
-    const c = newCentrifuge(gyre.wsUrl, opts);
-    clients.push(c);
-    return c;
-  };
-  return { gyre, mk };
-}
-
-async function connect(c) {
-  const connected = waitFor(c, 'connected');
-  c.connect();
-  return connected;
-}
+const setup = (t, cfg = config()) => serverWithClients(t, cfg);
 
 async function presence(gyre, channel) {
   const r = await gyre.api('presence', { channel });
@@ -357,4 +338,87 @@ test('the chain: plugins are asked in load order, the first decision wins, a dec
   const passed = newCentrifuge(third.gyre.wsUrl, { token: 'user=pat' });
   t.after(() => passed.disconnect());
   await connect(passed);
+});
+
+test('the host refreshing many subscriptions, answered at once with an expiry in the past: each ends with 2501', { timeout: TEST_TIMEOUT }, async (t) => {
+  // One worker: the plugin answers on the client's own loop, inside the
+  // expiry check that walks the subscriptions.
+  const cfg = config();
+  cfg.node = { workers: 1 };
+  cfg.plugins.load[0].config.server_refresh_ttl = -10;
+  const { gyre } = await setup(t, cfg);
+  const ws = await openRaw(gyre.wsUrl);
+  t.after(() => ws.terminate());
+  ws.sendJson({ id: 1, connect: { token: 'user=many' } });
+  await ws.nextJson();
+  const channels = ['m1', 'm2', 'm3', 'm4'];
+  channels.forEach((channel, i) => ws.sendJson({ id: 2 + i, subscribe: { channel, token: 'ttl=1;refresh=server' } }));
+  const ended = new Set();
+  while (ended.size < channels.length) {
+    const m = await ws.nextJson(6000);
+    if (m.push?.unsubscribe) {
+      assert.equal(m.push.unsubscribe.code, 2501, JSON.stringify(m));
+      ended.add(m.push.channel);
+    }
+  }
+  assert.deepEqual([...ended].sort(), channels);
+  // The server is fine and the connection still up.
+  assert.equal((await gyre.api('info', {})).status, 200);
+  assert.equal(ws.closeInfo, null);
+});
+
+test('refresh replies: expires/ttl only while the client refreshes; the host\'s own refreshes stay its own', { timeout: TEST_TIMEOUT }, async (t) => {
+  const { gyre } = await setup(t);
+  const ws = await openRaw(gyre.wsUrl);
+  t.after(() => ws.terminate());
+  ws.sendJson({ id: 1, connect: { token: 'user=rex;ttl=100' } });
+  assert.equal((await ws.nextJson()).connect.ttl, 100);
+  ws.sendJson({ id: 2, subscribe: { channel: 'r', token: 'ttl=100' } });
+  assert.equal((await ws.nextJson()).subscribe.expires, true);
+  // New credentials that hand refreshing to the server: no expires/ttl.
+  ws.sendJson({ id: 3, sub_refresh: { channel: 'r', token: 'ttl=100;refresh=server' } });
+  const sr = await ws.nextJson();
+  assert.deepEqual(sr, { id: 3, sub_refresh: {} }, JSON.stringify(sr));
+  ws.sendJson({ id: 4, refresh: { token: 'user=rex;ttl=100;refresh=server' } });
+  const r = await ws.nextJson();
+  assert.equal(r.id, 4, JSON.stringify(r));
+  assert.equal(r.refresh.expires, undefined, JSON.stringify(r));
+  assert.ok(r.refresh.client);
+  // A different user in the refresh: 3500.
+  const ws2 = await openRaw(gyre.wsUrl);
+  ws2.sendJson({ id: 1, connect: { token: 'user=sam;ttl=100' } });
+  await ws2.nextJson();
+  ws2.sendJson({ id: 2, refresh: { token: 'user=eve;ttl=100' } });
+  assert.equal((await ws2.closed).code, 3500);
+});
+
+test('plugin values are bounded: invalid JSON in a grant is error 100, a huge expiry is capped', { timeout: TEST_TIMEOUT }, async (t) => {
+  const { gyre } = await setup(t);
+  const bad = await openRaw(gyre.wsUrl);
+  t.after(() => bad.terminate());
+  bad.sendJson({ id: 1, connect: { token: 'user=x;info={not json' } });
+  const e = await bad.nextJson();
+  assert.equal(e.error?.code, 100, JSON.stringify(e));
+  await gyre.waitForLog(/conn info is not valid JSON/, 2000);
+  const huge = await openRaw(gyre.wsUrl);
+  t.after(() => huge.terminate());
+  huge.sendJson({ id: 1, connect: { token: 'user=y;ttl=9223372036854' } });
+  const ok = await huge.nextJson();
+  assert.ok(ok.connect?.ttl > 0 && ok.connect.ttl <= 4294967295, JSON.stringify(ok));
+});
+
+test('auth ops still parked at shutdown: the plugin refuses them in destroy, the server exits cleanly', { timeout: TEST_TIMEOUT }, async (t) => {
+  const gyre = await startGyre(config());
+  const raws = [];
+  for (let i = 0; i < 4; i++) {
+    const ws = await openRaw(gyre.wsUrl);
+    ws.sendJson({ id: 1, connect: { token: `user=w${i};delay=60000` } });
+    raws.push(ws);
+  }
+  t.after(() => raws.forEach((w) => w.terminate()));
+  await new Promise((r) => setTimeout(r, 300));
+  gyre.proc.kill('SIGTERM');
+  const { code, signal } = await gyre.waitExit();
+  assert.equal(signal, null, gyre.stderr());
+  assert.equal(code, 0, gyre.stderr());
 });

@@ -5,8 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startGyre } from './lib/server.js';
-import { newCentrifuge, waitFor, collect } from './lib/client.js';
+import { collect, connect, serverWithClients, waitFor } from './lib/client.js';
 
 const TEST_TIMEOUT = 20_000;
 
@@ -40,28 +39,7 @@ const CONFIG = {
   },
 };
 
-// Starts a server for one test and registers cleanup. Returns the server and
-// a factory for SDK clients that are disconnected at the end of the test.
-async function setup(t, config = CONFIG) {
-  const gyre = await startGyre(config);
-  const clients = [];
-  t.after(async () => {
-    for (const c of clients) c.disconnect();
-    await gyre.stop();
-  });
-  const mk = (opts) => {
-    const c = newCentrifuge(gyre.wsUrl, opts);
-    clients.push(c);
-    return c;
-  };
-  return { gyre, mk };
-}
-
-async function connect(c) {
-  const connected = waitFor(c, 'connected');
-  c.connect();
-  return connected;
-}
+const setup = (t, config = CONFIG) => serverWithClients(t, config);
 
 // Subscribes and resolves with {sub, ctx}; rejects early (with the code) if
 // the subscription ends in `unsubscribed` instead.

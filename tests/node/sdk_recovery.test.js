@@ -5,8 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startGyre } from './lib/server.js';
-import { newCentrifuge, waitFor, collect } from './lib/client.js';
+import { collect, serverWithClients, waitFor } from './lib/client.js';
 
 const TEST_TIMEOUT = 20_000;
 const CH = 'rec:stream';
@@ -27,20 +26,7 @@ const CONFIG = {
   },
 };
 
-async function setup(t) {
-  const gyre = await startGyre(CONFIG);
-  const clients = [];
-  t.after(async () => {
-    for (const c of clients) c.disconnect();
-    await gyre.stop();
-  });
-  const mk = (opts) => {
-    const c = newCentrifuge(gyre.wsUrl, opts);
-    clients.push(c);
-    return c;
-  };
-  return { gyre, mk };
-}
+const setup = (t) => serverWithClients(t, CONFIG);
 
 async function publish(gyre, n) {
   const r = await gyre.api('publish', { channel: CH, data: { n } });

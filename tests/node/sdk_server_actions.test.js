@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startGyre } from './lib/server.js';
-import { newCentrifuge, waitFor, collect } from './lib/client.js';
+import { collect, connect, serverWithClients, subscribe, waitFor } from './lib/client.js';
 
 const TEST_TIMEOUT = 20_000;
 // How long we watch for an unwanted reconnect/resubscribe. The SDK's first
@@ -19,34 +18,7 @@ const CONFIG = {
   },
 };
 
-async function setup(t) {
-  const gyre = await startGyre(CONFIG);
-  const clients = [];
-  t.after(async () => {
-    for (const c of clients) c.disconnect();
-    await gyre.stop();
-  });
-  const mk = (opts) => {
-    const c = newCentrifuge(gyre.wsUrl, opts);
-    clients.push(c);
-    return c;
-  };
-  return { gyre, mk };
-}
-
-async function connect(c) {
-  const connected = waitFor(c, 'connected');
-  c.connect();
-  return connected;
-}
-
-async function subscribe(c, channel) {
-  const sub = c.newSubscription(channel);
-  const subscribed = waitFor(sub, 'subscribed');
-  sub.subscribe();
-  await subscribed;
-  return sub;
-}
+const setup = (t) => serverWithClients(t, CONFIG);
 
 // Records every state-changing event of a client (and optional subscription).
 function recordEvents(c, sub) {

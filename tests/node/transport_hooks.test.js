@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 
 import { load, plugin } from './lib/plugins.js';
 import { startGyre } from './lib/server.js';
-import { collect, newCentrifuge, waitFor, waitUntil } from './lib/client.js';
+import { collect, connect, newCentrifuge, subscribe, waitFor, waitUntil } from './lib/client.js';
 import { openRaw, rawTcp } from './lib/rawws.js';
 
 const TEST_TIMEOUT = 30_000;
@@ -37,20 +37,6 @@ async function setup(t, extra) {
   const gyre = await startGyre(config(extra));
   t.after(() => gyre.stop());
   return gyre;
-}
-
-async function connect(c) {
-  const connected = waitFor(c, 'connected');
-  c.connect();
-  return connected;
-}
-
-async function subscribe(c, channel) {
-  const sub = c.newSubscription(channel);
-  const subscribed = waitFor(sub, 'subscribed');
-  sub.subscribe();
-  await subscribed;
-  return sub;
 }
 
 // The body of a chunked HTTP response as far as it arrived: the head, the
@@ -242,6 +228,25 @@ test('unidirectional stream: connect push with session, bare pushes, {} pings wi
   assert.ok(ended, 'the terminating chunk was sent');
   const last = uni.events().at(-1);
   assert.deepEqual(last, { disconnect: { code: 4503, reason: 'over' } });
+});
+
+test('unidirectional sessions take no commands: session_deliver ignores them', { timeout: TEST_TIMEOUT }, async (t) => {
+  const gyre = await setup(t);
+  const uni = await openUni(gyre);
+  t.after(() => uni.tcp.destroy());
+  const { connect: cp } = await uni.waitEvent((e) => e.connect, 'the connect push');
+  const node = (await gyre.api('info', {})).json.result.nodes[0].uid;
+  // Its session id is known to the peer; the emulation endpoint must not
+  // turn it into a bidirectional client.
+  const r = await fetch(`${gyre.url}/t/emulation`, {
+    method: 'POST',
+    body: JSON.stringify({ session: cp.session, node, data: JSON.stringify({ id: 2, subscribe: { channel: 'sneaky' } }) }),
+  });
+  assert.equal(r.status, 204);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(uni.events().length, 1, JSON.stringify(uni.events()));
+  const ch = await gyre.api('channels', {});
+  assert.deepEqual(ch.json.result.channels, {}, ch.text);
 });
 
 test('unidirectional stream: a bad connect request ends it with a disconnect push', { timeout: TEST_TIMEOUT }, async (t) => {

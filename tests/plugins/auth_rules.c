@@ -85,8 +85,12 @@ static const char *header(const gyre_header *h, size_t n, const char *name, char
   return buf;
 }
 
-/* A decision parked until its timer fires (act with delay=MS). */
+/* A decision parked until its timer fires (act with delay=MS). Parked ones
+ * are listed so destroy can refuse them (the host must cope: its clients
+ * are gone by then). */
 typedef struct delayed {
+  struct delayed *next, *prev;
+  gyre_timer *timer;
   gyre_auth_op *op;
   int deny;
   uint32_t code;
@@ -97,8 +101,16 @@ typedef struct delayed {
   char user[64], info[256], data[256];
 } delayed;
 
+static delayed g_parked = {&g_parked, &g_parked, NULL, NULL, 0, 0, {0}, {0}, {0}, 0, {0}, {0}, {0}};
+
+static void unpark(delayed *d) {
+  d->prev->next = d->next;
+  d->next->prev = d->prev;
+}
+
 static void fire(void *arg) {
   delayed *d = arg;
+  unpark(d);
   if (d->deny)
     g_state.api->auth_deny(d->op, d->code, str(d->reason), false);
   else if (d->is_sub)
@@ -178,10 +190,15 @@ static gyre_status decide(gyre_auth_op *op, const parsed *p, int is_sub,
     d->grant.info = str(d->info);
     d->grant.data = str("");
   }
-  if (!g_state.api->timer_start(g_state.host, (uint64_t)atoll(p->delay), false, fire, d)) {
+  d->timer = g_state.api->timer_start(g_state.host, (uint64_t)atoll(p->delay), false, fire, d);
+  if (!d->timer) {
     free(d);
     return GYRE_ERR_NOMEM;
   }
+  d->next = g_parked.next;
+  d->prev = &g_parked;
+  g_parked.next->prev = d;
+  g_parked.next = d;
   return GYRE_PENDING;
 }
 
@@ -326,7 +343,18 @@ static gyre_status rules_init(const gyre_host_api *api, gyre_host *host, void **
   return GYRE_OK;
 }
 
-static void rules_destroy(void *state) { (void)state; }
+/* Refuses what is still parked: answering in destroy is allowed (the
+ * answers go nowhere). */
+static void rules_destroy(void *state) {
+  (void)state;
+  while (g_parked.next != &g_parked) {
+    delayed *d = g_parked.next;
+    unpark(d);
+    g_state.api->timer_stop(g_state.host, d->timer);
+    g_state.api->auth_deny(d->op, 3001, str("shutdown"), false);
+    free(d);
+  }
+}
 
 static const gyre_plugin_descriptor kDescriptor = {
     .size = sizeof(gyre_plugin_descriptor),

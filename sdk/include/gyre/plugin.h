@@ -162,8 +162,9 @@ typedef struct gyre_watch gyre_watch;
 /* ABI 1.1. A pending auth decision (see gyre_auth_ops). The plugin answers
  * it exactly once, on the loop thread, with api->auth_grant,
  * api->auth_grant_subscription or api->auth_deny; the handle is invalid after
- * that call returns. Ops still unanswered when destroy runs are dropped by
- * the host: never answer them after destroy. */
+ * that call returns. At shutdown the clients go first: answers given in
+ * destroy are accepted and go nowhere; ops still unanswered after destroy
+ * are freed by the host (never touch them afterwards). */
 typedef struct gyre_auth_op gyre_auth_op;
 /* ABI 1.1. One HTTP exchange on a route a transport plugin registered: a
  * plain request/response, or a stream carrying one client session (see
@@ -303,14 +304,16 @@ typedef struct gyre_header {
  *   channel: the channel (server-side subscriptions only; ignored in an
  *     answer to on_subscribe / on_sub_refresh, which name their channel).
  *   info: raw JSON shown to others as the subscriber's chan_info; empty =
- *     none (on sub_refresh: keep the current one).
+ *     none (on sub_refresh: keep the current one). Must parse, like data.
  *   data: raw JSON for the client in the subscribe result; empty = none.
- *   expire_at: unix seconds when the subscription expires; 0 = never.
+ *   expire_at: unix seconds when the subscription expires; 0 = never;
+ *     in the past (or negative): error 110.
  *   client_side_refresh: true = the client refreshes it itself (the result
  *     carries expires/ttl; the SDK sends sub_refresh with a new token);
  *     false = the host calls on_sub_refresh (without a token) when it
- *     expires. A subscription that is not refreshed ends with unsubscribe
- *     2501 (server-side ones: disconnect 3006).
+ *     expires (ignored in the answer to that: the client is not told). A
+ *     subscription that is not refreshed ends with unsubscribe 2501
+ *     (server-side ones: disconnect 3006).
  *   override_mask / override_values: GYRE_OVERRIDE_* bits. */
 typedef struct gyre_subscription_grant {
   size_t size;
@@ -324,17 +327,21 @@ typedef struct gyre_subscription_grant {
 } gyre_subscription_grant;
 
 /* Who a connection is, as an auth plugin decides it (answer to on_connect
- * and on_refresh).
+ * and on_refresh). info and data must be valid JSON (they reach other
+ * clients as they are): a grant with invalid JSON is logged and answered as
+ * 100. At most 1024 subs are made.
  *   user: the user id; empty = anonymous. On refresh it must equal the
  *     connection's user (else the host disconnects with 3500).
  *   info: raw JSON conn_info shown to others (presence, join/leave,
  *     publications); empty = none (on refresh: keep the current one).
  *   expire_at: unix seconds when the connection expires; 0 = never. In
- *     the past: the host answers error 110.
+ *     the past (or negative): the host answers error 110.
  *   client_side_refresh: true = the connect result carries expires/ttl and
  *     the client sends refresh with a new token in time (the host waits
  *     client.expired_close_delay past expiry, then disconnects with 3005);
- *     false = the host calls on_refresh (without a token) at expiry.
+ *     false = the host calls on_refresh (without a token) at expiry. In the
+ *     answer to a refresh by the host it is ignored: the client was not
+ *     asked and is not told, so the host goes on refreshing.
  *   data: raw JSON for the client in the connect result; empty = none.
  *   subs / num_subs: server-side subscriptions made before the connect
  *     reply (ignored on refresh). Each needs its channel set. */
@@ -556,7 +563,8 @@ typedef struct gyre_host_api {
    * stream_open: make the exchange a stream carrying a new client session
    *   (see gyre_stream_options). Only inside on_request. GYRE_ERR_INVALID
    *   when a WebSocket upgrade is not possible: the host has then answered
-   *   with an HTTP error, and no other hook of this stream runs.
+   *   with an HTTP error, and no other hook of this stream runs;
+   *   GYRE_ERR_UNAVAILABLE when the connection is gone (nothing to answer).
    * stream_write: raw bytes outside the session's messages (an SSE
    *   preamble, padding): one chunk of a streaming response, one text frame
    *   on WebSocket. After stream_open.

@@ -9,6 +9,8 @@
 import { Centrifuge } from 'centrifuge';
 import WebSocket from 'ws';
 
+import { startGyre } from './server.js';
+
 export { Centrifuge, WebSocket };
 
 const clients = new Set();
@@ -127,4 +129,39 @@ export async function waitUntil(predicate, timeoutMs = 5000, message = 'conditio
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+// Starts a server for one test (startGyre(config, opts)) and registers its
+// cleanup. Returns {gyre, mk}: mk(opts) makes an SDK client of the server's
+// WebSocket endpoint that is disconnected when the test ends.
+export async function serverWithClients(t, config = {}, opts = {}) {
+  const gyre = await startGyre(config, opts);
+  const clients = [];
+  t.after(async () => {
+    for (const c of clients) c.disconnect();
+    await gyre.stop();
+  });
+  const mk = (clientOpts) => {
+    const c = newCentrifuge(gyre.wsUrl, clientOpts);
+    clients.push(c);
+    return c;
+  };
+  return { gyre, mk };
+}
+
+// Connects an SDK client; resolves with the `connected` context.
+export async function connect(c) {
+  const connected = waitFor(c, 'connected');
+  c.connect();
+  return connected;
+}
+
+// Subscribes an SDK client to `channel`; resolves with the subscription once
+// subscribed.
+export async function subscribe(c, channel, opts) {
+  const sub = c.newSubscription(channel, opts);
+  const subscribed = waitFor(sub, 'subscribed');
+  sub.subscribe();
+  await subscribed;
+  return sub;
 }
