@@ -67,8 +67,10 @@
  *   engine hook, answer an auth op at once, deliver commands to a stream
  *   from on_request). The host defers destructive work until the hook
  *   returns: a stream closed from inside its own hook gets on_close after
- *   the hook returned, never inside it. Each hook's comment says which host
- *   calls it may make.
+ *   the hook returned, never inside it, and an auth answer given inside an
+ *   auth hook (for that op or another) takes effect after the hook
+ *   returned, so no hook ever runs nested in another. Each hook's comment
+ *   says which host calls it may make.
  *
  * NAMING
  *   gyre_ types and functions, GYRE_ constants. Hooks a plugin implements are
