@@ -6,6 +6,7 @@
 #include "log.h"
 #include "loop.h"
 #include "node.h"
+#include "origin.h"
 #include "plugin_host.h"
 #include "protocol.h"
 #include "websocket.h"
@@ -346,6 +347,17 @@ gyre_status stream_thunks::open(gyre_stream *s, const gyre_stream_options *in) {
       session = worker.node().new_client_id();
     std::shared_ptr<gyre_stream> shared = s->self.lock();
     if (opts.flags & GYRE_STREAM_WEBSOCKET) {
+      // A browser's cross-site WebSocket carries an Origin: the same check
+      // as on the server's own endpoint.
+      std::string_view origin = req.header("origin");
+      if (!origin.empty() &&
+          !check_origin(worker.node().config().allowed_origins, origin, req.header("host"))) {
+        LOG_INFO("transport %s: origin %.*s not allowed", s->plugin->name().c_str(),
+                 static_cast<int>(origin.size()), origin.data());
+        resp.send(HttpResponse::text(403, "Forbidden"));
+        s->responded = true;
+        return GYRE_ERR_INVALID;
+      }
       std::string handshake;
       if (!WebSocketSession::handshake(req, resp, head_extra, handshake)) {
         s->responded = true;  // with the HTTP error

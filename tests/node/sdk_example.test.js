@@ -115,3 +115,47 @@ test('auth-secret built against the installed SDK admits SDK clients that carry 
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /\[auth-secret\] config "secret" is required/);
 });
+
+test('transport-sse-lite built against the installed SDK streams a session to a plain HTTP client', { timeout: 120_000 }, async (t) => {
+  const pluginBuild = buildExample('transport-sse-lite');
+  const server = await startGyre({
+    client: { allow_anonymous_connect_without_token: true },
+    plugins: { load: [{ name: 'transport-sse-lite', path: path.join(pluginBuild, 'transport-sse-lite.so') }] },
+  });
+  t.after(() => server.stop());
+  // What curl -N does: read the events as they come.
+  const ac = new AbortController();
+  t.after(() => ac.abort());
+  const res = await fetch(`${server.url}/sse-lite?cf_connect=${encodeURIComponent('{}')}`, { signal: ac.signal });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  assert.equal(res.headers.get('x-accel-buffering'), 'no');
+  const events = [];
+  let text = '';
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) {
+      text += decoder.decode(chunk, { stream: true });
+      let end;
+      while ((end = text.indexOf('\n\n')) >= 0) {
+        const ev = text.slice(0, end);
+        text = text.slice(end + 2);
+        if (ev.startsWith('data: ')) events.push(JSON.parse(ev.slice(6)));
+      }
+    }
+  })().catch(() => {});
+  const connect = await waitUntil(() => events.find((e) => e.connect), 5000, 'the connect push');
+  const client = connect.connect.client;
+  assert.equal((await server.api('subscribe', { channel: 'news', user: '', client })).status, 200);
+  await waitUntil(() => events.find((e) => e.subscribe), 5000, 'the subscribe push');
+  assert.equal((await server.api('publish', { channel: 'news', data: { x: 1 } })).status, 200);
+  const pub = await waitUntil(() => events.find((e) => e.pub), 5000, 'the publication');
+  assert.deepEqual(pub, { channel: 'news', pub: { data: { x: 1 } } });
+  await server.api('disconnect', { client, user: '', disconnect: { code: 4500, reason: 'bye' } });
+  await reading;
+  assert.deepEqual(events.at(-1), { disconnect: { code: 4500, reason: 'bye' } });
+  // Anything but GET: the plugin's 405.
+  const post = await fetch(`${server.url}/sse-lite`, { method: 'POST', body: '{}' });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get('allow'), 'GET');
+});

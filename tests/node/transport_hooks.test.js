@@ -132,6 +132,12 @@ test('a plugin WebSocket: a binary message makes the plugin close with 3501', { 
   assert.deepEqual(await raw.closed, { code: 3501, reason: 'bad request' });
   // A request that is no upgrade is answered by the host.
   assert.equal((await fetch(`${gyre.url}/t/ws`)).status, 400);
+  // A browser's cross-site upgrade is refused as on the server's own
+  // endpoint (client.allowed_origins is empty here).
+  await assert.rejects(
+    openRaw(`ws://127.0.0.1:${gyre.port}/t/ws`, { headers: { Origin: 'http://evil.example' } }),
+    (e) => e.statusCode === 403,
+  );
 });
 
 test('the SDK over http_stream with /t/emulation: session and node, subscribe, publish, presence, disconnect', { timeout: TEST_TIMEOUT }, async (t) => {

@@ -98,13 +98,11 @@ static gyre_status secret_connect(void *state, const gyre_connect_request *req, 
   return GYRE_OK;
 }
 
+/* Hooks left out are NULL: they decline. flags 0: also asked about
+ * connects without a token (GYRE_AUTH_TOKEN_ONLY would skip them). */
 static const gyre_auth_ops kAuth = {
-    sizeof(gyre_auth_ops),
-    0,              /* flags: also asked about connects without a token */
-    secret_connect, /* on_connect */
-    NULL,           /* on_refresh: NULL declines */
-    NULL,           /* on_subscribe */
-    NULL,           /* on_sub_refresh */
+    .size = sizeof(gyre_auth_ops),
+    .on_connect = secret_connect,
 };
 
 /* init: check what we need, log (never the secret itself), keep state. */

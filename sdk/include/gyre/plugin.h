@@ -245,7 +245,7 @@ typedef struct gyre_publish_result {
   gyre_suppress_reason suppressed;
 } gyre_publish_result;
 
-/* Which publications a history read returns (docs/engine-semantics.md):
+/* Which publications a history read returns (the SDK's engine-semantics.md):
  * limit 0 = none (position only), -1 = all, N = at most N; with a `since`
  * position, those after it (reverse: before it). The engine does not compare
  * epochs; the host does. */
@@ -410,9 +410,12 @@ typedef struct gyre_subscribe_request {
 /* Transport records (ABI 1.1)                                               */
 /* ------------------------------------------------------------------------ */
 
-/* A request on a route the transport registered. Everything is borrowed for
- * the on_request call. path is not percent-decoded; query is the raw text
- * after '?'; body is complete (bounded by the host's request size limit). */
+/* A request on a route the transport registered, whatever its method
+ * (GET, POST, HEAD, OPTIONS...: CORS and preflights are the plugin's to
+ * answer). Everything is borrowed for the on_request call. method is upper
+ * case as on the wire; path is not percent-decoded; query is the raw text
+ * after '?' (not decoded either); body is complete (bounded by the host's
+ * request size limit). */
 typedef struct gyre_http_request {
   size_t size;
   gyre_str method;
@@ -425,33 +428,49 @@ typedef struct gyre_http_request {
 } gyre_http_request;
 
 /* Stream flags (gyre_stream_options.flags). */
-/* Upgrade to WebSocket (the request must be a valid upgrade; otherwise the
- * host answers 400/426 and the exchange ends). Messages from the peer reach
- * on_message; each encoded message goes out as one text frame. Without this
- * flag the stream is a streaming HTTP response (chunked on HTTP/1.1). */
+/* Upgrade to WebSocket (the request must be a valid upgrade, and its
+ * Origin, if any, allowed by client.allowed_origins as on the server's own
+ * endpoint; otherwise the host answers 400/403/426 and the exchange ends).
+ * Messages from the peer reach on_message; each encoded message goes out
+ * as one text frame. Without this flag the stream is a streaming HTTP
+ * response (chunked on HTTP/1.1). */
 #define GYRE_STREAM_WEBSOCKET 1
 /* Unidirectional: the peer sends no commands. The first stream_deliver
  * carries a bare connect request object (`{}` when empty), later ones are
  * ignored; the session writes pushes without the {"push":...} wrapper, the
  * connect result as a {"connect":{...}} push, pings as `{}` expecting no
- * pong, and turns connect errors into disconnects. */
+ * pong, and turns connect errors into disconnects. On the wire, in order:
+ *   {"connect":{"client":"...","version":"...","ping":25,"session":"..."}}
+ *   {"channel":"news","subscribe":{}}          (a server-side subscription)
+ *   {"channel":"news","pub":{"data":{"x":1}}}  (a publication)
+ *   {}                                          (a ping)
+ *   {"disconnect":{"code":3001,"reason":"shutdown"}}
+ * Its `session` id is informational (Centrifugo sends one): only emulation
+ * sessions take commands through session_deliver. */
 #define GYRE_STREAM_UNIDIRECTIONAL 2
 /* Emulation (SSE / HTTP-streaming with commands POSTed separately): the
- * connect result carries `session` (uni streams get one too) and `node`,
- * and api->session_deliver reaches the session by them. */
+ * connect result carries `session` and `node`, and api->session_deliver
+ * reaches the session by them. */
 #define GYRE_STREAM_EMULATION 4
 /* On a disconnect, write a disconnect push (encoded like every message)
- * before ending the stream. Streams have no close frame to carry the code,
- * so HTTP streams want this; WebSocket streams get a close frame either way. */
+ * before ending the stream. An HTTP stream has no close frame to carry the
+ * code: without this flag its client sees the stream end and nothing else,
+ * so set it on every HTTP stream (a WebSocket gets a close frame anyway). */
 #define GYRE_STREAM_DISCONNECT_PUSH 8
 
 /* How to open a stream (api->stream_open).
  *   transport: the session's transport name, as clients, auth plugins and
- *     logs see it (e.g. "sse"); copied.
- *   framing: the plugin's own number, handed to encode; the host shares
- *     encoded bytes between streams of one framing.
+ *     logs see it (e.g. "sse"); copied. Empty: the plugin's name.
+ *   framing: the plugin's own number (any value, 0 too), handed to encode
+ *     as it is; the host shares encoded bytes between streams of one
+ *     framing of one plugin.
  *   status / headers: the HTTP response head of a streaming response (0 =
- *     200); for WebSocket, extra headers of the 101 answer. Copied. */
+ *     200; 200..599); for WebSocket, extra headers of the 101 answer.
+ *     Copied. The host adds only what framing needs (Transfer-Encoding:
+ *     chunked on HTTP/1.1, Connection: close on 1.0; the upgrade headers):
+ *     Content-Type, Cache-Control and the rest are the plugin's. A header
+ *     with an empty name, a ':' in its name, or CR/LF anywhere is refused
+ *     (GYRE_ERR_INVALID, nothing sent). */
 typedef struct gyre_stream_options {
   size_t size;
   gyre_str transport;
@@ -559,22 +578,26 @@ typedef struct gyre_host_api {
 
   /* Stream calls. STREAM THREAD: only on the stream's worker, inside one of
    * that stream's hooks (on_request, on_message). Everything is copied.
-   * http_respond: answer with a complete response (status, extra headers,
-   *   body; the host adds Content-Length). Only inside on_request, instead
+   * http_respond: answer with a complete response (status 100..599, extra
+   *   headers checked as in gyre_stream_options, body; the host adds
+   *   Content-Length and no Content-Type). Only inside on_request, instead
    *   of stream_open; the exchange ends when on_request returns.
    * stream_open: make the exchange a stream carrying a new client session
    *   (see gyre_stream_options). Only inside on_request. GYRE_ERR_INVALID
    *   when a WebSocket upgrade is not possible: the host has then answered
    *   with an HTTP error, and no other hook of this stream runs;
-   *   GYRE_ERR_UNAVAILABLE when the connection is gone (nothing to answer).
+   *   GYRE_ERR_UNAVAILABLE when the connection is gone (nothing to answer:
+   *   return GYRE_OK from on_request).
    * stream_write: raw bytes outside the session's messages (an SSE
    *   preamble, padding): one chunk of a streaming response, one text frame
    *   on WebSocket. After stream_open.
    * stream_deliver: command text for the session, as a WebSocket frame
    *   carries it (newline-separated commands; on a unidirectional stream,
-   *   one connect request). After stream_open. The session may answer, and
-   *   even close, before the call returns; on_close still waits for the
-   *   hook to return.
+   *   one connect request). After stream_open. GYRE_OK once handed over:
+   *   the session judges the text itself (malformed: it closes with 3501)
+   *   and may answer, and even close, before the call returns; on_close
+   *   still waits for the hook to return. GYRE_ERR_UNAVAILABLE when the
+   *   session has ended already.
    * stream_close: end the session with a disconnect code (3000..4999) and
    *   reason. After stream_open; on_close follows once the hook returned. */
   gyre_status (*http_respond)(gyre_stream *stream, int status, const gyre_header *headers,
