@@ -60,6 +60,60 @@ const char *kind_name(AuthKind k) {
   return "?";
 }
 
+// The fields every request record shares, from the owned request.
+template <typename Record>
+Record record_of(const AuthRequest &r) {
+  Record c{};
+  c.size = sizeof c;
+  c.client = view(r.client);
+  c.transport = view(r.transport);
+  c.token = view(r.token);
+  return c;
+}
+
+// Calls plugin p's hook for request r with borrowed views of it; a NULL
+// hook declines.
+gyre_status ask(Plugin &p, const AuthRequest &r, gyre_auth_op *op) {
+  const gyre_auth_ops *ops = p.auth();
+  switch (r.kind) {
+    case AuthKind::Connect: {
+      if (!ops->on_connect) return GYRE_DECLINED;
+      std::vector<gyre_header> h, eh;
+      for (const auto &[k, v] : r.headers) h.push_back(gyre_header{view(k), view(v)});
+      for (const auto &[k, v] : r.emulated_headers) eh.push_back(gyre_header{view(k), view(v)});
+      auto c = record_of<gyre_connect_request>(r);
+      c.data = view(r.data);
+      c.name = view(r.name);
+      c.version = view(r.version);
+      c.headers = h.data();
+      c.num_headers = h.size();
+      c.emulated_headers = eh.data();
+      c.num_emulated_headers = eh.size();
+      return ops->on_connect(p.state(), &c, op);
+    }
+    case AuthKind::Refresh: {
+      if (!ops->on_refresh) return GYRE_DECLINED;
+      auto c = record_of<gyre_refresh_request>(r);
+      c.user = view(r.user);
+      c.info = view(r.info);
+      c.expire_at = r.expire_at;
+      return ops->on_refresh(p.state(), &c, op);
+    }
+    case AuthKind::Subscribe:
+    case AuthKind::SubRefresh: {
+      auto hook = r.kind == AuthKind::Subscribe ? ops->on_subscribe : ops->on_sub_refresh;
+      if (!hook) return GYRE_DECLINED;
+      auto c = record_of<gyre_subscribe_request>(r);
+      c.user = view(r.user);
+      c.channel = view(r.channel);
+      c.data = view(r.data);
+      c.conn_info = view(r.info);
+      return hook(p.state(), &c, op);
+    }
+  }
+  return GYRE_DECLINED;
+}
+
 }  // namespace
 
 }  // namespace gyre
@@ -144,47 +198,7 @@ void Auth::run(gyre_auth_op *op) {
     op->in_hook = true;
     ++depth_;
     try {
-      if (r.kind == AuthKind::Connect && ops->on_connect) {
-        std::vector<gyre_header> h, eh;
-        for (const auto &[k, v] : r.headers) h.push_back(gyre_header{view(k), view(v)});
-        for (const auto &[k, v] : r.emulated_headers) eh.push_back(gyre_header{view(k), view(v)});
-        gyre_connect_request c{};
-        c.size = sizeof c;
-        c.client = view(r.client);
-        c.transport = view(r.transport);
-        c.token = view(r.token);
-        c.data = view(r.data);
-        c.name = view(r.name);
-        c.version = view(r.version);
-        c.headers = h.data();
-        c.num_headers = h.size();
-        c.emulated_headers = eh.data();
-        c.num_emulated_headers = eh.size();
-        st = ops->on_connect(p->state(), &c, op);
-      } else if (r.kind == AuthKind::Refresh && ops->on_refresh) {
-        gyre_refresh_request c{};
-        c.size = sizeof c;
-        c.client = view(r.client);
-        c.user = view(r.user);
-        c.transport = view(r.transport);
-        c.token = view(r.token);
-        c.info = view(r.info);
-        c.expire_at = r.expire_at;
-        st = ops->on_refresh(p->state(), &c, op);
-      } else if ((r.kind == AuthKind::Subscribe && ops->on_subscribe) ||
-                 (r.kind == AuthKind::SubRefresh && ops->on_sub_refresh)) {
-        gyre_subscribe_request c{};
-        c.size = sizeof c;
-        c.client = view(r.client);
-        c.user = view(r.user);
-        c.transport = view(r.transport);
-        c.channel = view(r.channel);
-        c.token = view(r.token);
-        c.data = view(r.data);
-        c.conn_info = view(r.info);
-        st = r.kind == AuthKind::Subscribe ? ops->on_subscribe(p->state(), &c, op)
-                                           : ops->on_sub_refresh(p->state(), &c, op);
-      }
+      st = ask(*p, r, op);
     } catch (...) {
       st = GYRE_ERR_INTERNAL;
     }
