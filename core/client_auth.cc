@@ -188,20 +188,9 @@ void Client::connect_decided(uint32_t id, const ConnectParams &p, AuthDecision d
 
 void Client::finish_connect(uint32_t id, const ConnectParams &p, const AuthDecision &d, Done done) {
   const Config &cfg = node().config();
-  if (!worker_.client_connected(*this)) {
-    connect_failed_ = true;
-    disconnect(disconnects::kConnectionLimit);
-    return done();
-  }
-  state_ = State::Connected;
-  timer_.stop();
-  if (expire_at_ms_ > 0) worker_.track_expiry(*this);
-  LOG_DEBUG("client %.*s connected (user \"%s\", %s %s, %.*s)", static_cast<int>(id_len_), id_,
-            user_.c_str(), p.name.c_str(), p.version.c_str(),
-            static_cast<int>(transport_.name().size()), transport_.name().data());
-
   // Connect-time server-side subscriptions go into the reply (spec §9.1:
-  // all of them, before it).
+  // all of them, before it). Each must resolve (spec §4.2: else 102), and
+  // that is known before the client counts as connected.
   struct Planned {
     const ChannelOptions *opts;
     SubscribeRequest req;
@@ -214,14 +203,15 @@ void Client::finish_connect(uint32_t id, const ConnectParams &p, const AuthDecis
     const ChannelOptions *opts = cfg.channel.resolve(g.channel);
     if (g.channel.empty() || !opts || !cfg.channel.name_valid(g.channel, *opts) ||
         static_cast<int64_t>(g.channel.size()) > cfg.channel.max_length) {
-      LOG_WARN(
-          "client %.*s: server-side subscription to \"%s\" skipped (unknown or invalid "
-          "channel)",
-          static_cast<int>(id_len_), id_, g.channel.c_str());
-      continue;
+      LOG_DEBUG("client %.*s: server-side subscription to \"%s\": unknown channel",
+                static_cast<int>(id_len_), id_, g.channel.c_str());
+      connect_failed_ = true;
+      connect_error(id, errors::kUnknownChannel);
+      return done();
     }
     if (!seen.insert(g.channel).second) continue;
     if (cfg.channel_limit > 0 && static_cast<int64_t>(planned.size()) >= cfg.channel_limit) {
+      connect_failed_ = true;
       disconnect(disconnects::kChannelLimit);
       return done();
     }
@@ -238,6 +228,18 @@ void Client::finish_connect(uint32_t id, const ConnectParams &p, const AuthDecis
     pl.grant.client_side_refresh = g.client_side_refresh;
     planned.push_back(std::move(pl));
   }
+  if (!worker_.client_connected(*this)) {
+    connect_failed_ = true;
+    disconnect(disconnects::kConnectionLimit);
+    return done();
+  }
+  state_ = State::Connected;
+  timer_.stop();
+  if (expire_at_ms_ > 0) worker_.track_expiry(*this);
+  LOG_DEBUG("client %.*s connected (user \"%s\", %s %s, %.*s)", static_cast<int>(id_len_), id_,
+            user_.c_str(), p.name.c_str(), p.version.c_str(),
+            static_cast<int>(transport_.name().size()), transport_.name().data());
+
   std::string data = d.data;
   if (planned.empty()) {
     write_connect_reply(id, d, {});

@@ -210,6 +210,18 @@ test('connect-time server-side subscriptions are in the connect reply and delive
   assert.deepEqual(p.chan_info, { server_side: true });
 });
 
+test('a server-side subscription to an unknown channel fails the connect with 102', { timeout: TEST_TIMEOUT }, async (t) => {
+  const { gyre } = await setup(t);
+  const ws = await openRaw(gyre.wsUrl);
+  t.after(() => ws.terminate());
+  ws.sendJson({ id: 1, connect: { token: 'user=una;subs=srv:ok,nosuchns:x' } });
+  const reply = await ws.nextJson();
+  assert.deepEqual(reply, { id: 1, error: { code: 102, message: 'unknown channel' } });
+  // Nothing of it stays: no client, no channel.
+  const info = await gyre.api('info', {});
+  assert.equal(info.json.result.nodes[0].num_clients, 0, info.text);
+});
+
 test('request headers and emulated headers reach on_connect', { timeout: TEST_TIMEOUT }, async (t) => {
   const { gyre, mk } = await setup(t);
   // The SDK cannot set WebSocket headers; a ws subclass can.
