@@ -49,12 +49,25 @@ struct Config {
   int64_t queue_max_size = 1048576;
   int64_t user_connection_limit = 0;
   int64_t connection_limit = 0;
-  // client.token.* is read so Centrifugo configs load; verifying tokens
-  // needs the auth-jwt plugin (not built yet), so tokens are rejected.
+  // The keys of client.token.* and client.subscription_token.*: when one is
+  // set, the auth-jwt plugin is loaded (it reads them, and the rest of both
+  // sections, itself: the server knows nothing about JWT).
   std::string token_hmac_secret_key;
   std::string token_rsa_public_key;
   std::string token_ecdsa_public_key;
   std::string token_jwks_public_endpoint;
+  std::string sub_token_hmac_secret_key;
+  std::string sub_token_rsa_public_key;
+  std::string sub_token_ecdsa_public_key;
+  std::string sub_token_jwks_public_endpoint;
+  bool wants_token_verifier() const {
+    for (const std::string *k :
+         {&token_hmac_secret_key, &token_rsa_public_key, &token_ecdsa_public_key,
+          &token_jwks_public_endpoint, &sub_token_hmac_secret_key, &sub_token_rsa_public_key,
+          &sub_token_ecdsa_public_key, &sub_token_jwks_public_endpoint})
+      if (!k->empty()) return true;
+    return false;
+  }
   int64_t presence_update_interval_ms = 27000;
   int64_t history_max_publication_limit = 300;
   int64_t recovery_max_publication_limit = 300;

@@ -195,12 +195,6 @@ bool Node::start(const std::vector<std::string> &config_warnings) {
   event_add(sigterm_ev_, nullptr);
 
   for (auto &w : workers_) w->start();
-  if (auth_.empty() &&
-      (!config_.token_hmac_secret_key.empty() || !config_.token_rsa_public_key.empty() ||
-       !config_.token_ecdsa_public_key.empty() || !config_.token_jwks_public_endpoint.empty()))
-    LOG_WARN(
-        "client.token.* is set, but token verification needs the auth-jwt plugin, "
-        "which this build does not have: connection tokens are rejected (3500)");
   if (config_.api_key.empty() && !config_.api_insecure && !config_.api_disabled)
     LOG_WARN("http_api.key is empty and http_api.insecure is off: every API request gets 401");
   LOG_INFO("gyre %s node %s listening on %s:%d (engine %s), %zu workers", version().c_str(),

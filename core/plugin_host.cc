@@ -385,6 +385,14 @@ std::vector<PluginLoad> PluginHost::plan(const Config &config) {
     if (p.name == engine_name) engine_listed = true;
   if (!engine_listed)
     out.push_back(PluginLoad{engine_name, dir + "/" + engine_name + ".so", "{}", false, true});
+  // A Centrifugo config that names token keys gets their verifier, first in
+  // the auth chain (unless plugins.load places it).
+  static const std::string kJwt = "auth-jwt";
+  bool jwt_listed = false;
+  for (const auto &p : config.plugins)
+    if (p.name == kJwt) jwt_listed = true;
+  if (config.wants_token_verifier() && !jwt_listed)
+    out.push_back(PluginLoad{kJwt, dir + "/" + kJwt + ".so", "{}", false, false});
   for (const auto &p : config.plugins)
     out.push_back(PluginLoad{p.name, p.path.empty() ? dir + "/" + p.name + ".so" : p.path,
                              p.config_json, p.config_given, p.name == engine_name});

@@ -138,9 +138,10 @@ std::string engine_unfit(const Plugin &plugin);
 class PluginHost {
  public:
   // What `config` loads: the engine plugin of engine.type first (unless
-  // plugins.load lists it), then plugins.load in order, with paths resolved
-  // against plugins.dir (default: plugins/ next to the binary, then the
-  // install prefix).
+  // plugins.load lists it), auth-jwt when client.token.* or
+  // client.subscription_token.* name a key (unless listed), then
+  // plugins.load in order, with paths resolved against plugins.dir
+  // (default: plugins/ next to the binary, then the install prefix).
   static std::vector<PluginLoad> plan(const Config &config);
 
   PluginHost(Loop &loop, EngineEventHandler &events);

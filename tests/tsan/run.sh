@@ -14,7 +14,7 @@ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGYRE_BUILD_TESTS
   -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread \
   -DCMAKE_MODULE_LINKER_FLAGS=-fsanitize=thread >"$work/tsan-configure.log" 2>&1 \
   || { cat "$work/tsan-configure.log"; exit 1; }
-cmake --build "$build" -j2 --target gyre engine-memory >"$work/tsan-build.log" 2>&1 \
+cmake --build "$build" -j2 --target gyre engine-memory auth-jwt >"$work/tsan-build.log" 2>&1 \
   || { tail -30 "$work/tsan-build.log"; exit 1; }
 rm -rf "$reports"
 mkdir -p "$reports"
