@@ -29,6 +29,9 @@ const char kMainHelp[] =
     "  gyre checkconfig [-c] FILE  validate a config file (exit 1 on error)\n"
     "  gyre plugins [-c FILE]      load and list the plugins a config asks for\n"
     "  gyre version                print the version\n"
+    "  gyre COMMAND [-c FILE] ...  a command of a plugin the config loads (auth-jwt,\n"
+    "                              loaded by client.token.*: gentoken, gensubtoken,\n"
+    "                              checktoken, checksubtoken); gyre COMMAND --help\n"
     "\n"
     "Serve flags (flags > GYRE_* environment > config file > defaults):\n"
     "  -c, --config FILE              config file (default config.json; may be absent)\n"
@@ -249,12 +252,81 @@ int cmd_plugins(int argc, char **argv) {
     if (d.abi_minor >= 1 && d.config_section)
       printf("    settings: config section \"%s\"\n", d.config_section);
     for (const auto &route : p->routes()) printf("    route: %s\n", route.c_str());
+    std::string commands;
+    for (const gyre_command *c = d.abi_minor >= 2 ? d.commands : nullptr; c && c->name; ++c)
+      commands += (commands.empty() ? "" : ", ") + std::string(c->name);
+    if (!commands.empty()) printf("    commands: %s\n", commands.c_str());
   }
   // Warnings last: keys the plugins' bound sections claim are no warning.
   for (const auto &wmsg : unclaimed_warnings(r.warnings, host.claimed_keys(), cfg.file_json))
     fprintf(stderr, "warning: %s\n", wmsg.c_str());
   host.shutdown();
   if (status == 0) printf("host ABI %d.%d: every plugin loads\n", GYRE_ABI_MAJOR, GYRE_ABI_MINOR);
+  return status;
+}
+
+// `gyre <name> ...` for a command a plugin offers (gyre_command, ABI 1.2):
+// the plugins the config asks for are loaded and initialized, the server
+// does not start.
+int cmd_plugin(int argc, char **argv) {
+  std::string name = argv[1];
+  ConfigFlags flags;
+  bool explicit_path = false;
+  bool help = false;
+  std::vector<std::string> args{name};
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "-c" || a == "--config") && i + 1 < argc) {
+      flags.config_path = argv[++i];
+      explicit_path = true;
+      continue;
+    }
+    if (a == "-h" || a == "--help") help = true;
+    args.push_back(std::move(a));
+  }
+  Config cfg;
+  ConfigResult r = load_config(flags, explicit_path, cfg);
+  if (!r.ok) {
+    fprintf(stderr, "error: %s\n", r.error.c_str());
+    return 1;
+  }
+  set_log_level(LogLevel::Warn);
+  Loop loop;
+  NoEngineEvents events;
+  PluginHost host(loop, events);
+  host.set_config_root(cfg.file_json);
+  const gyre_command *command = nullptr;
+  Plugin *owner = nullptr;
+  for (const auto &load : PluginHost::plan(cfg)) {
+    std::string error;
+    Plugin *p = host.load(load, error);
+    if (!p) {
+      fprintf(stderr, "error: %s\n", error.c_str());
+      return 1;
+    }
+    if (!command && (command = p->command(name))) owner = p;
+  }
+  if (!command) {
+    fprintf(stderr,
+            "gyre: unknown command %s (no plugin this config loads offers it; see gyre --help)\n",
+            name.c_str());
+    return 2;
+  }
+  if (help) {
+    fputs(command->usage ? command->usage : command->summary ? command->summary : "", stdout);
+    return 0;
+  }
+  std::vector<const char *> argv_out;
+  for (const auto &a : args) argv_out.push_back(a.c_str());
+  argv_out.push_back(nullptr);
+  int status = 1;
+  try {
+    status = command->run(owner->state(), static_cast<int>(args.size()), argv_out.data());
+  } catch (...) {
+    fprintf(stderr, "error: %s: the command failed\n", name.c_str());
+  }
+  fflush(stdout);
+  host.shutdown();
   return status;
 }
 
@@ -357,10 +429,7 @@ int run_cli(int argc, char **argv) {
       fputs(kMainHelp, stdout);
       return 0;
     }
-    if (cmd[0] != '-') {
-      fprintf(stderr, "gyre: unknown command %s (see gyre --help)\n", cmd.c_str());
-      return 2;
-    }
+    if (cmd[0] != '-') return cmd_plugin(argc, argv);
   }
   return cmd_serve(argc, argv, 1);
 }

@@ -123,6 +123,12 @@ std::string join_path(const std::string &section, const char *key) {
 
 }  // namespace
 
+const gyre_command *Plugin::command(std::string_view name) const {
+  for (const gyre_command *c = desc_.commands; c && c->name; ++c)
+    if (name == c->name) return c;
+  return nullptr;
+}
+
 std::vector<std::string> Plugin::claimed_keys() const {
   std::vector<std::string> out;
   if (!bound_) return out;
@@ -228,6 +234,15 @@ std::string check_tables(Plugin &p, const gyre_plugin_descriptor &d, gyre_engine
     if (!transport.on_close) missing += missing.empty() ? "on_close" : ", on_close";
     if (!missing.empty()) return "plugin " + name + ": its transport ops lack " + missing;
     has_transport = true;
+  }
+  static const char *const kServerCommands[] = {"serve",   "genconfig", "checkconfig",
+                                                "plugins", "version",   "help"};
+  for (const gyre_command *c = d.commands; c && c->name; ++c) {
+    if (!c->run || !*c->name || c->name[0] == '-')
+      return "plugin " + name + ": command \"" + c->name + "\" has no run function or a bad name";
+    for (const char *own : kServerCommands)
+      if (std::string_view(c->name) == own)
+        return "plugin " + name + ": command \"" + c->name + "\" is the server's own";
   }
   uint32_t known = GYRE_PLUGIN_ENGINE | GYRE_PLUGIN_AUTH | GYRE_PLUGIN_TRANSPORT;
   if (d.kinds & ~known)

@@ -86,6 +86,8 @@ class Plugin {
   const gyre_engine_ops *engine() const { return has_engine_ ? &engine_ : nullptr; }
   const gyre_auth_ops *auth() const { return has_auth_ ? &auth_ : nullptr; }
   const gyre_transport_ops *transport() const { return has_transport_ ? &transport_ : nullptr; }
+  // The command-line command `name` this plugin offers (ABI 1.2), or nullptr.
+  const gyre_command *command(std::string_view name) const;
   void *state() const { return state_; }
   // Paths claimed with route_add during init.
   const std::vector<std::string> &routes() const { return routes_; }

@@ -15,8 +15,9 @@
 #include <new>
 #include <string>
 
+#include "auth_state.h"
 #include "claims.h"
-#include "settings.h"
+#include "commands.h"
 #include "token.h"
 
 namespace gyre::jwt {
@@ -25,16 +26,9 @@ namespace {
 
 enum class Kind { Connect, Refresh, Subscribe, SubRefresh };
 
-struct JwtAuth {
-  const gyre_host_api *api = nullptr;
-  gyre_host *host = nullptr;
-  TokenSettings conn, sub;
-  bool sub_enabled = false;
-  bool disallow_anonymous = false;
-  TokenSettings &settings_for(Kind k) {
-    return (k == Kind::Subscribe || k == Kind::SubRefresh) && sub_enabled ? sub : conn;
-  }
-};
+TokenSettings &settings_for(JwtAuth &a, Kind k) {
+  return (k == Kind::Subscribe || k == Kind::SubRefresh) ? a.subscription_settings() : a.conn;
+}
 
 gyre_str gs(const std::string &s) { return gyre_str{s.data(), s.size()}; }
 std::string str(gyre_str s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); }
@@ -133,7 +127,7 @@ void grant_subscription(JwtAuth &a, gyre_auth_op *op, const Request &r, const To
 // Decides r, answering op, unless the keys must be fetched first: then it
 // returns GYRE_PENDING and decides again once they are (may_fetch false).
 gyre_status decide(JwtAuth &a, gyre_auth_op *op, std::shared_ptr<const Request> r, bool may_fetch) {
-  TokenSettings &ts = a.settings_for(r->kind);
+  TokenSettings &ts = settings_for(a, r->kind);
   if (!ts.configured()) return GYRE_DECLINED;  // the server's rule: 3500 / 103
   Token t;
   std::string why;
@@ -274,6 +268,7 @@ const gyre_plugin_descriptor kDescriptor = {
     .config_section = "client",
     .auth = &kAuth,
     .transport = nullptr,
+    .commands = kCommands,
 };
 
 }  // namespace

@@ -49,4 +49,7 @@ class JsonValue {
 // Parses `text` (which must outlive `out`). False with a reason otherwise.
 bool parse_json(std::string_view text, JsonValue &out, std::string &error);
 
+// `s` as a JSON string literal, quotes included.
+std::string json_quote(std::string_view s);
+
 }  // namespace gyre::jwt

@@ -107,28 +107,37 @@ void JwksSource::on_result(void *arg) {
   for (auto &w : waiters) w();
 }
 
-bool JwksSource::install(const std::string &body, std::string &why) {
+bool parse_jwks(const std::string &body, KeyRing &out, std::string &why,
+                std::vector<std::string> *skipped) {
   JsonValue doc;
   if (!parse_json(body, doc, why) || !doc.is_object() || !doc.get("keys") ||
       !doc.get("keys")->is_array()) {
     if (why.empty()) why = "no \"keys\" array";
     return false;
   }
-  auto ring = std::make_shared<KeyRing>();
-  ring->by_kid = true;
+  out.by_kid = true;
   for (const auto &jwk : doc.get("keys")->items()) {
     std::string err;
     auto key = Key::from_jwk(jwk, err);
     if (!key) {
-      log(api_, host_, GYRE_LOG_DEBUG, "JWKS: a key skipped: " + err);
+      if (skipped) skipped->push_back(err);
       continue;
     }
-    ring->keys.push_back(std::move(key));
+    out.keys.push_back(std::move(key));
   }
-  if (ring->keys.empty()) {
+  if (out.keys.empty()) {
     why = "no usable key";
     return false;
   }
+  return true;
+}
+
+bool JwksSource::install(const std::string &body, std::string &why) {
+  auto ring = std::make_shared<KeyRing>();
+  std::vector<std::string> skipped;
+  bool ok = parse_jwks(body, *ring, why, &skipped);
+  for (const auto &s : skipped) log(api_, host_, GYRE_LOG_DEBUG, "JWKS: a key skipped: " + s);
+  if (!ok) return false;
   log(api_, host_, GYRE_LOG_INFO, "JWKS: " + std::to_string(ring->keys.size()) + " keys");
   keys_ = std::move(ring);
   return true;

@@ -24,6 +24,12 @@
 
 namespace gyre::jwt {
 
+// The keys of a JWKS document ({"keys": [JWK...]}); keys of no use for
+// signatures are skipped (their reasons in `skipped`). False when the
+// document is malformed or holds no usable key.
+bool parse_jwks(const std::string &body, KeyRing &out, std::string &why,
+                std::vector<std::string> *skipped = nullptr);
+
 class JwksSource {
  public:
   static constexpr int64_t kTtlMs = 3600 * 1000;

@@ -102,6 +102,7 @@ bool read_token_settings(const gyre_host_api *api, gyre_host *host, const std::s
     }
     // Centrifugo: with an endpoint, static keys are not used.
     vs.jwks = true;
+    out.jwks_url = jwks;
     if (start_jwks) out.jwks = std::make_unique<JwksSource>(api, host, jwks);
   } else {
     if (!secret.empty()) {

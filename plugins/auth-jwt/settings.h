@@ -18,6 +18,7 @@ namespace gyre::jwt {
 struct TokenSettings {
   std::unique_ptr<Verifier> verifier;  // null: no key configured
   std::unique_ptr<JwksSource> jwks;    // keys from an endpoint
+  std::string jwks_url;                // that endpoint
   std::string user_claim = "sub";
   // A key (one HMAC secret at least) for gentoken.
   std::shared_ptr<const Key> hmac;

@@ -184,6 +184,7 @@ const gyre_plugin_descriptor kDescriptor = {
     .config_section = nullptr,
     .auth = nullptr,
     .transport = nullptr,
+    .commands = nullptr,
 };
 
 }  // namespace

@@ -255,3 +255,48 @@ test('refresh: a new token extends the connection; expired 3005, another user 35
   w2.sendJson({ id: 2, refresh: { token: await mint({ sub: 'mallory' }, hs, { expiresIn: 60 }) } });
   assert.equal((await w2.closed).code, 3500);
 });
+
+test('gyre gentoken / gensubtoken print tokens the running config accepts; checktoken verifies', { timeout: TEST_TIMEOUT }, async (t) => {
+  const { runGyre } = await import('./lib/server.js');
+  const hs = await keyFor('HS256');
+  const gyre = await startGyre(config({ ...hs.config, user_id_claim: 'uid' }));
+  t.after(() => gyre.stop());
+  const cli = (...args) => runGyre([args[0], '-c', gyre.configFile, ...args.slice(1)]);
+  const gen = await cli('gentoken', '-u', 'cli-user', '-t', '3600', '--info', '{"from":"cli"}');
+  assert.equal(gen.code, 0, gen.stderr);
+  assert.match(gen.stdout, /^HMAC SHA-256 JWT for user "cli-user" with expiration TTL 1h0m0s:\n/);
+  const token = gen.stdout.trim().split('\n').at(-1);
+  assert.ok(!gen.stderr.includes(hs.secret) && !gen.stdout.includes(hs.secret));
+  const c = await expectUser(gyre, token, 'cli-user', t);
+  assert.ok(c.ttl > 3500 && c.ttl <= 3600, `ttl ${c.ttl}`);
+  const check = await cli('checktoken', token);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, /^valid token for user "cli-user"\npayload: \{"uid":"cli-user","iat":\d+,"exp":\d+,"info":\{"from":"cli"\}\}\n$/);
+  const bad = await cli('checktoken', `${token}x`);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /token is invalid: /);
+  const quiet = await cli('gentoken', '-u', 'q', '-q', '-t', '-1');
+  assert.match(quiet.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  assert.equal(JSON.parse(Buffer.from(quiet.stdout.split('.')[1], 'base64url')).exp, undefined);
+  // A subscription token for a private channel.
+  const sub = await cli('gensubtoken', '-u', 'cli-user', '-s', '$cli', '-q');
+  assert.equal(sub.code, 0, sub.stderr);
+  const ws = await openRaw(gyre.wsUrl);
+  t.after(() => ws.terminate());
+  ws.sendJson({ id: 1, connect: { token } });
+  await ws.nextJson();
+  ws.sendJson({ id: 2, subscribe: { channel: '$cli', token: sub.stdout.trim() } });
+  assert.ok((await ws.nextJson()).subscribe);
+  const subcheck = await cli('checksubtoken', sub.stdout.trim());
+  assert.match(subcheck.stdout, /^valid subscription token for user "cli-user" and channel "\$cli"\n/);
+  // Bad usage: 2; no HMAC secret to mint with: 1.
+  assert.equal((await cli('gentoken')).code, 2);
+  const rsa = await keyFor('RS256');
+  const rsaGyre = await startGyre(config(rsa.config));
+  t.after(() => rsaGyre.stop());
+  const noSecret = await runGyre(['gentoken', '-c', rsaGyre.configFile, '-u', 'x']);
+  assert.equal(noSecret.code, 1);
+  assert.match(noSecret.stderr, /needs client\.token\.hmac_secret_key/);
+  const help = await runGyre(['gentoken', '--help', '-c', gyre.configFile]);
+  assert.match(help.stdout, /^Usage: gyre gentoken -u USER/);
+});

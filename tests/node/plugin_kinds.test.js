@@ -26,6 +26,7 @@ const TEST_PLUGINS = [
   'transport_lines.so',
   'bound_section.so',
   'good_noop_abi_1_0.so',
+  'command_reserved.so',
 ];
 
 before(() => {
@@ -107,10 +108,12 @@ test('gyre plugins names the new kinds, the routes a transport claimed and a bou
     ),
   });
   assert.equal(r.code, 0, r.out);
-  assert.match(r.stdout, /^transport-lines 0\.0\.1  kinds: transport  ABI 1\.1  /m, r.out);
+  const { major, minor } = abiVersion();
+  const abi = `ABI ${major}\\.${minor}`;
+  assert.match(r.stdout, new RegExp(`^transport-lines 0\\.0\\.1  kinds: transport  ${abi}  `, 'm'), r.out);
   for (const route of ['/t/ws', '/t/stream', '/t/emulation', '/t/uni', '/t/plain'])
     assert.match(r.stdout, new RegExp(`^    route: ${route}$`, 'm'), r.out);
-  assert.match(r.stdout, /^bound-section 0\.0\.1  kinds: auth  ABI 1\.1  /m, r.out);
+  assert.match(r.stdout, new RegExp(`^bound-section 0\\.0\\.1  kinds: auth  ${abi}  `, 'm'), r.out);
   assert.match(r.stdout, /^    settings: config section "bound_test"$/m, r.out);
   // Keys the plugin reads are no "unknown key" warnings.
   assert.doesNotMatch(r.stderr, /unknown key bound_test/, r.out);
@@ -165,4 +168,16 @@ test('bound section: a wrong environment value names the variable', async () => 
   const r = await runGyre(['-c', file], { env: { GYRE_BOUND_TEST_COUNT: 'x' }, cwd: dir, timeoutMs: 5000 });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /ERROR .*bound-section: environment GYRE_BOUND_TEST_COUNT must be an integer/, r.stderr);
+});
+
+test('a command named like one of the server\'s own is refused (ABI 1.2)', async () => {
+  const r = await expectStartupFailure(load({ name: 'command-reserved', path: plugin('command_reserved.so') }));
+  errorLine(r, /plugin command-reserved\b/, /command "serve" is the server's own/);
+});
+
+test('gyre plugins lists the commands a plugin offers (auth-jwt, loaded by client.token.*)', async () => {
+  const r = await listPlugins({ client: { token: { hmac_secret_key: 'x' } } });
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.stdout, /^auth-jwt \S+  kinds: auth  /m, r.out);
+  assert.match(r.stdout, /^    commands: gentoken, gensubtoken, checktoken, checksubtoken$/m, r.out);
 });

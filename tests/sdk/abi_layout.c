@@ -212,6 +212,12 @@ int main(void) {
   FIELD(gyre_transport_ops, on_message);
   FIELD(gyre_transport_ops, on_close);
 
+  SIZE(gyre_command);
+  FIELD(gyre_command, name);
+  FIELD(gyre_command, summary);
+  FIELD(gyre_command, usage);
+  FIELD(gyre_command, run);
+
   SIZE(gyre_plugin_descriptor);
   FIELD(gyre_plugin_descriptor, size);
   FIELD(gyre_plugin_descriptor, abi_major);
@@ -227,6 +233,7 @@ int main(void) {
   FIELD(gyre_plugin_descriptor, config_section);
   FIELD(gyre_plugin_descriptor, auth);
   FIELD(gyre_plugin_descriptor, transport);
+  FIELD(gyre_plugin_descriptor, commands);
 
   CONST(GYRE_OK);
   CONST(GYRE_ERR_INVALID);

@@ -22,6 +22,7 @@ const gyre_plugin_descriptor descriptor = {
     .config_section = nullptr,
     .auth = nullptr,
     .transport = nullptr,
+    .commands = nullptr,
 };
 }  // namespace
 

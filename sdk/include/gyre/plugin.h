@@ -81,7 +81,8 @@
  * CONTENTS
  *   Value types; opaque handles; engine records; configuration schema;
  *   auth records (1.1); transport records (1.1); the host API table; the
- *   engine, auth and transport vtables; the descriptor and entry point.
+ *   engine, auth and transport vtables; command lines (1.2); the
+ *   descriptor and entry point.
  */
 #ifndef GYRE_PLUGIN_H
 #define GYRE_PLUGIN_H
@@ -97,7 +98,7 @@ extern "C" {
 /* ABI version this header describes (compile time). The host's runtime values
  * are in gyre_host_api.abi_major / abi_minor. */
 #define GYRE_ABI_MAJOR 1
-#define GYRE_ABI_MINOR 1
+#define GYRE_ABI_MINOR 2
 
 #if defined(_WIN32)
 #define GYRE_PLUGIN_EXPORT __declspec(dllexport)
@@ -777,6 +778,33 @@ typedef struct gyre_transport_ops {
 } gyre_transport_ops;
 
 /* ------------------------------------------------------------------------ */
+/* Command lines (ABI 1.2)                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A subcommand of the gyre binary that a plugin provides: `gyre <name>
+ * [-c FILE] args...` loads the config (FILE, default config.json), loads
+ * and initializes the plugins it asks for, runs the command of the first
+ * plugin offering <name>, destroys the plugins and exits with the command's
+ * status. The server does not start.
+ *   name: the subcommand (must not be one of the server's own: serve,
+ *     genconfig, checkconfig, plugins, version, help).
+ *   summary: one line for the list of commands; usage: the whole text of
+ *     `gyre <name> --help`, printed by the host.
+ *   run: on the main thread, after init and before destroy, with no loop
+ *     running (timers and watches do not fire, posted functions do not
+ *     run; blocking is fine here). argv[0] is the command's name and the
+ *     host has taken `-c FILE` out. Prints to stdout / stderr as a command
+ *     line tool does (secrets only when that is the command's point, e.g.
+ *     a token it mints); returns the exit status: 0 done, 1 failed, 2 bad
+ *     usage. argv is borrowed for the call. */
+typedef struct gyre_command {
+  const char *name;
+  const char *summary;
+  const char *usage;
+  int (*run)(void *state, int argc, const char *const *argv);
+} gyre_command;
+
+/* ------------------------------------------------------------------------ */
 /* Plugin descriptor and entry point                                        */
 /* ------------------------------------------------------------------------ */
 
@@ -813,6 +841,10 @@ typedef struct gyre_plugin_descriptor {
   const char *config_section;
   const gyre_auth_ops *auth;           /* required when kinds has AUTH */
   const gyre_transport_ops *transport; /* required when kinds has TRANSPORT */
+  /* ---- ABI 1.2 ---- */
+  /* commands: NULL, or a table ending with an entry whose name is NULL.
+   * Static, like the config schema. */
+  const gyre_command *commands;
 } gyre_plugin_descriptor;
 
 /* The one symbol a plugin exports. Returns a pointer to a static descriptor
