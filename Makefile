@@ -7,6 +7,7 @@
 #   make test         deps + node-deps + build, then every test through ctest
 #   make bench        deps + build, then the benchmark suite (Gyre vs the Go anchor):
 #                     bench/results/latest.{json,md}; BENCH_SCALE=0.1 scales it down
+#   make fuzz         deps + build, then the JWT token fuzzer for FUZZ_SECONDS (300)
 #   make format       clang-format -i our C/C++ sources
 #   make format-check fail if any of them is not formatted
 #   make clean        remove build/
@@ -27,8 +28,9 @@ GYRE_EXE   := $(BUILD_DIR)/gyre
 # server does not link it, and the tool builds without it (those cases skipped).
 DEB_PACKAGES := build-essential cmake pkg-config libevent-dev libwslay-dev \
 	libhttp-parser-dev libssl-dev libgtest-dev libhiredis-dev libcjson-dev \
-	libsqlite3-dev redis-server clang-format liburing-dev libtsan2
+	libsqlite3-dev redis-server clang-format liburing-dev libtsan2 clang libclang-rt-14-dev
 # libtsan2: tests/tsan builds gyre with ThreadSanitizer (gcc 12's runtime).
+# clang, libclang-rt-14-dev: tests/fuzz builds the libFuzzer targets.
 # Installed only when `node` is not on PATH (it may come from outside dpkg).
 NODE_PACKAGES := nodejs npm
 
@@ -40,7 +42,7 @@ FORMAT_FILES  = $(shell find $(FORMAT_DIRS) \( -name node_modules -o -name build
 
 NODE_STAMP := tests/node/node_modules/.package-lock.json
 
-.PHONY: deps node-deps build configure run test bench format format-check clean distclean
+.PHONY: deps node-deps build configure run test bench fuzz format format-check clean distclean
 
 deps:
 	@missing=""; \
@@ -88,6 +90,11 @@ bench: deps
 	BENCH_SCALE=$(BENCH_SCALE) BENCH_SECONDS=$(BENCH_SECONDS) BUILD_DIR=$(BUILD_DIR) \
 	  BENCH_COMMAND="make bench BENCH_SCALE=$(BENCH_SCALE) BENCH_SECONDS=$(BENCH_SECONDS)" \
 	  bash bench/run_suite.sh
+
+# The short run is part of make test (fuzz_jwt_token); this one digs longer.
+FUZZ_SECONDS ?= 300
+fuzz: deps build
+	sh tests/fuzz/run.sh $(CURDIR) $(CURDIR)/$(BUILD_DIR) $(FUZZ_SECONDS)
 
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)
