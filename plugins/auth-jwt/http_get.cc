@@ -1,8 +1,11 @@
 #include "http_get.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -211,9 +214,16 @@ HttpResult http_get(const std::string &url, int64_t timeout_ms, size_t max_body)
       SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
       ssl.reset(SSL_new(ctx.get()));
     }
-    if (!ssl || SSL_set_fd(ssl.get(), fd) != 1 ||
-        SSL_set_tlsext_host_name(ssl.get(), u.host.c_str()) != 1 ||
-        SSL_set1_host(ssl.get(), u.host.c_str()) != 1) {
+    // An IP literal is checked against the certificate's IP addresses (and
+    // sent no SNI); a name against its DNS names.
+    in6_addr probe;
+    bool ip = inet_pton(AF_INET, u.host.c_str(), &probe) == 1 ||
+              inet_pton(AF_INET6, u.host.c_str(), &probe) == 1;
+    bool named = ssl && SSL_set_fd(ssl.get(), fd) == 1 &&
+                 (ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), u.host.c_str()) == 1
+                     : SSL_set_tlsext_host_name(ssl.get(), u.host.c_str()) == 1 &&
+                           SSL_set1_host(ssl.get(), u.host.c_str()) == 1);
+    if (!named) {
       r.error = "TLS setup failed";
       close(fd);
       return r;

@@ -21,20 +21,30 @@ namespace gyre::jwt {
 
 namespace {
 
+// Fetched once: OpenSSL 3 looks the legacy EVP_sha256() up in its
+// providers on every use, which is a good part of an HS256 check.
+const EVP_MD *fetched(const char *name) {
+  static EVP_MD *sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  static EVP_MD *sha384 = EVP_MD_fetch(nullptr, "SHA2-384", nullptr);
+  static EVP_MD *sha512 = EVP_MD_fetch(nullptr, "SHA2-512", nullptr);
+  std::string_view n(name);
+  return n == "256" ? sha256 : n == "384" ? sha384 : sha512;
+}
+
 const EVP_MD *digest_of(Alg alg) {
   switch (alg) {
     case Alg::HS256:
     case Alg::RS256:
     case Alg::PS256:
-    case Alg::ES256: return EVP_sha256();
+    case Alg::ES256: return fetched("256");
     case Alg::HS384:
     case Alg::RS384:
     case Alg::PS384:
-    case Alg::ES384: return EVP_sha384();
+    case Alg::ES384: return fetched("384");
     case Alg::HS512:
     case Alg::RS512:
     case Alg::PS512:
-    case Alg::ES512: return EVP_sha512();
+    case Alg::ES512: return fetched("512");
     case Alg::EdDSA: return nullptr;
   }
   return nullptr;

@@ -190,3 +190,46 @@ test('JWKS endpoint unreachable at startup: tokens are refused, not hung; the se
   anon.sendJson({ id: 1, connect: {} });
   assert.ok((await anon.nextJson()).connect);
 });
+
+test('JWKS over HTTPS: the certificate is verified against the trust store, by IP or name', { timeout: TEST_TIMEOUT }, async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const https = await import('node:https');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gyre-jwks-tls-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const keyFile = path.join(dir, 'key.pem');
+  const certFile = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+  const k1 = await keyFor('ES256', 'tls1');
+  const server = https.createServer({ key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) }, (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ keys: [k1.publicJwk] }));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const url = `https://127.0.0.1:${server.address().port}/jwks`;
+  const connectAs = async (gyre, token) => {
+    const ws = await openRaw(gyre.wsUrl);
+    t.after(() => ws.terminate());
+    ws.sendJson({ id: 1, connect: { token } });
+    try {
+      return await ws.nextJson(4000);
+    } catch {
+      return { closed: await ws.closed };
+    }
+  };
+  // Trusted (SSL_CERT_FILE is OpenSSL's trust store override): keys load.
+  const trusted = await startGyre(config({ jwks_public_endpoint: url }), { env: { SSL_CERT_FILE: certFile } });
+  t.after(() => trusted.stop());
+  await trusted.waitForLog(/JWKS: 1 keys/, 4000);
+  assert.ok((await connectAs(trusted, await mint({ sub: 'tls' }, k1))).connect);
+  // Not trusted: the fetch fails on the certificate, tokens are refused.
+  const untrusted = await startGyre(config({ jwks_public_endpoint: url }), { env: { SSL_CERT_FILE: path.join(dir, 'none.pem') } });
+  t.after(() => untrusted.stop());
+  await untrusted.waitForLog(/JWKS fetch failed \(TLS: /, 6000);
+  assert.equal((await connectAs(untrusted, await mint({ sub: 'tls' }, k1))).closed?.code, 3500);
+});
