@@ -195,8 +195,10 @@ gyre_status on_refresh(void *state, const gyre_refresh_request *req, gyre_auth_o
   });
 }
 
-gyre_status on_subscribe(void *state, const gyre_subscribe_request *req, gyre_auth_op *op) {
-  return start(state, op, Kind::Subscribe, [req](Request &r) {
+// subscribe and sub_refresh carry the same request.
+gyre_status subscription(void *state, const gyre_subscribe_request *req, gyre_auth_op *op,
+                         Kind kind) {
+  return start(state, op, kind, [req](Request &r) {
     r.token = str(req->token);
     r.client = str(req->client);
     r.user = str(req->user);
@@ -204,13 +206,12 @@ gyre_status on_subscribe(void *state, const gyre_subscribe_request *req, gyre_au
   });
 }
 
+gyre_status on_subscribe(void *state, const gyre_subscribe_request *req, gyre_auth_op *op) {
+  return subscription(state, req, op, Kind::Subscribe);
+}
+
 gyre_status on_sub_refresh(void *state, const gyre_subscribe_request *req, gyre_auth_op *op) {
-  return start(state, op, Kind::SubRefresh, [req](Request &r) {
-    r.token = str(req->token);
-    r.client = str(req->client);
-    r.user = str(req->user);
-    r.channel = str(req->channel);
-  });
+  return subscription(state, req, op, Kind::SubRefresh);
 }
 
 gyre_status plugin_init(const gyre_host_api *api, gyre_host *host, void **state) noexcept {

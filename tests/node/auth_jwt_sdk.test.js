@@ -16,6 +16,32 @@ import { keyFor, mint } from './lib/jwt.js';
 const TEST_TIMEOUT = 60_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// A raw connect: the first reply, or {closed} when the server closes first.
+async function connectAs(gyre, t, token) {
+  const ws = await openRaw(gyre.wsUrl);
+  t.after(() => ws.terminate());
+  ws.sendJson({ id: 1, connect: { token } });
+  try {
+    return await ws.nextJson(4000);
+  } catch {
+    return { closed: await ws.closed };
+  }
+}
+
+// An SDK client whose getToken mints `claims` tokens living `ttl` s; counts calls.
+function refreshingClient(gyre, t, key, claims, ttl, opts = {}) {
+  const counter = { calls: 0 };
+  const c = newCentrifuge(gyre.wsUrl, {
+    ...opts,
+    getToken: async () => {
+      counter.calls++;
+      return mint(claims, key, { expiresIn: ttl });
+    },
+  });
+  t.after(() => c.disconnect());
+  return { c, counter };
+}
+
 const NAMESPACE = { allow_subscribe_for_client: true, presence: true, allow_presence_for_subscriber: true };
 
 function config(token, client = {}) {
@@ -29,19 +55,12 @@ test('getToken and automatic refresh keep an SDK connection past several token l
   const key = await keyFor('ES256');
   const gyre = await startGyre(config(key.config));
   t.after(() => gyre.stop());
-  let calls = 0;
-  const c = newCentrifuge(gyre.wsUrl, {
-    getToken: async () => {
-      calls++;
-      return mint({ sub: 'refresher' }, key, { expiresIn: 2 });
-    },
-  });
-  t.after(() => c.disconnect());
+  const { c, counter } = refreshingClient(gyre, t, key, { sub: 'refresher' }, 2);
   const reconnects = collect(c, 'connecting');
   await connect(c);
   await sleep(7000);
   assert.equal(c.state, 'connected');
-  assert.ok(calls >= 3, `getToken called ${calls} times`);
+  assert.ok(counter.calls >= 3, `getToken called ${counter.calls} times`);
   assert.equal(reconnects.length, 1, 'the connection was dropped and made again');
 });
 
@@ -77,18 +96,12 @@ test('an expired token: 109 at connect (the SDK would fetch another); unrefreshe
   const gyre = await startGyre(config(key.config));
   t.after(() => gyre.stop());
   // The SDK asks getToken again after 109 and gets a good token.
-  let calls = 0;
-  const c = newCentrifuge(gyre.wsUrl, {
+  const { c, counter } = refreshingClient(gyre, t, key, { sub: 'late' }, 60, {
     token: await mint({ sub: 'late' }, key, { expiresIn: -5 }),
-    getToken: async () => {
-      calls++;
-      return mint({ sub: 'late' }, key, { expiresIn: 60 });
-    },
   });
-  t.after(() => c.disconnect());
   const errors = collect(c, 'error');
   await connect(c);
-  assert.equal(calls, 1);
+  assert.equal(counter.calls, 1);
   assert.equal(errors[0]?.error?.code, 109, JSON.stringify(errors));
   // A client that never refreshes is closed with 3005 "connection expired".
   const ws = await openRaw(gyre.wsUrl);
@@ -139,38 +152,28 @@ test('JWKS: keys by kid, a rotated key picked up, cached keys serving while the 
   const gyre = await startGyre(config({ jwks_public_endpoint: jwks.url }));
   t.after(() => gyre.stop());
   await gyre.waitForLog(/JWKS: 1 keys/, 3000);
-  const connectAs = async (token) => {
-    const ws = await openRaw(gyre.wsUrl);
-    t.after(() => ws.terminate());
-    ws.sendJson({ id: 1, connect: { token } });
-    try {
-      return await ws.nextJson(4000);
-    } catch {
-      return { closed: await ws.closed };
-    }
-  };
-  assert.ok((await connectAs(await mint({ sub: 'a' }, k1))).connect);
+  assert.ok((await connectAs(gyre, t, await mint({ sub: 'a' }, k1))).connect);
   // A static key is not consulted when JWKS is configured; a kid it lacks
   // is refused after one more fetch.
   const before = jwks.requests;
-  assert.equal((await connectAs(await mint({ sub: 'b' }, k2))).closed?.code, 3500);
+  assert.equal((await connectAs(gyre, t, await mint({ sub: 'b' }, k2))).closed?.code, 3500);
   // Rotation: the endpoint now has k2 and k3. Unknown kids refetch at most
   // every 5 s: wait that out, then k2 is picked up by its kid.
   jwks.keys = [k1, k2, k3];
   await sleep(5200);
-  assert.ok((await connectAs(await mint({ sub: 'b' }, k2))).connect, 'the rotated-in key was not picked up');
+  assert.ok((await connectAs(gyre, t, await mint({ sub: 'b' }, k2))).connect, 'the rotated-in key was not picked up');
   assert.ok(jwks.requests > before, 'no refetch for the new kid');
-  assert.ok((await connectAs(await mint({ sub: 'c' }, k3))).connect, 'EdDSA from JWKS');
+  assert.ok((await connectAs(gyre, t, await mint({ sub: 'c' }, k3))).connect, 'EdDSA from JWKS');
   // A token for k2 with k1's signature: refused.
   const forged = await mint({ sub: 'x' }, { ...k1, kid: 'k2' });
-  assert.equal((await connectAs(forged)).closed?.code, 3500);
+  assert.equal((await connectAs(gyre, t, forged)).closed?.code, 3500);
   // Outage: the cached keys keep serving.
   jwks.down = true;
   await sleep(5200);
   const k4 = await keyFor('RS256', 'k4');
-  assert.equal((await connectAs(await mint({ sub: 'd' }, k4))).closed?.code, 3500, 'unknown kid during the outage');
-  assert.ok((await connectAs(await mint({ sub: 'e' }, k1))).connect, 'cached key refused during the outage');
-  assert.ok((await connectAs(await mint({ sub: 'f' }, k2))).connect);
+  assert.equal((await connectAs(gyre, t, await mint({ sub: 'd' }, k4))).closed?.code, 3500, 'unknown kid during the outage');
+  assert.ok((await connectAs(gyre, t, await mint({ sub: 'e' }, k1))).connect, 'cached key refused during the outage');
+  assert.ok((await connectAs(gyre, t, await mint({ sub: 'f' }, k2))).connect);
   await gyre.waitForLog(/JWKS fetch failed \(HTTP status 503\); the keys fetched before keep serving/, 3000);
 });
 
@@ -212,24 +215,14 @@ test('JWKS over HTTPS: the certificate is verified against the trust store, by I
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => server.close());
   const url = `https://127.0.0.1:${server.address().port}/jwks`;
-  const connectAs = async (gyre, token) => {
-    const ws = await openRaw(gyre.wsUrl);
-    t.after(() => ws.terminate());
-    ws.sendJson({ id: 1, connect: { token } });
-    try {
-      return await ws.nextJson(4000);
-    } catch {
-      return { closed: await ws.closed };
-    }
-  };
   // Trusted (SSL_CERT_FILE is OpenSSL's trust store override): keys load.
   const trusted = await startGyre(config({ jwks_public_endpoint: url }), { env: { SSL_CERT_FILE: certFile } });
   t.after(() => trusted.stop());
   await trusted.waitForLog(/JWKS: 1 keys/, 4000);
-  assert.ok((await connectAs(trusted, await mint({ sub: 'tls' }, k1))).connect);
+  assert.ok((await connectAs(trusted, t, await mint({ sub: 'tls' }, k1))).connect);
   // Not trusted: the fetch fails on the certificate, tokens are refused.
   const untrusted = await startGyre(config({ jwks_public_endpoint: url }), { env: { SSL_CERT_FILE: path.join(dir, 'none.pem') } });
   t.after(() => untrusted.stop());
   await untrusted.waitForLog(/JWKS fetch failed \(TLS: /, 6000);
-  assert.equal((await connectAs(untrusted, await mint({ sub: 'tls' }, k1))).closed?.code, 3500);
+  assert.equal((await connectAs(untrusted, t, await mint({ sub: 'tls' }, k1))).closed?.code, 3500);
 });
