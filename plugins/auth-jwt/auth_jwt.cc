@@ -137,24 +137,31 @@ gyre_status decide(JwtAuth &a, gyre_auth_op *op, std::shared_ptr<const Request> 
   }
   int64_t now_s = a.api->now_ms(a.host) / 1000;
   std::shared_ptr<const KeyRing> ring;
+  // Decide again once a fetch completed; false when none may start now.
   auto defer = [&a, op, r, &ts] {
     JwtAuth *self = &a;
-    ts.jwks->after_fetch([self, op, r] {
-      if (decide(*self, op, r, false) != GYRE_OK) deny(*self, op, 3500, "invalid token");
+    return ts.jwks->after_fetch([self, op, r] {
+      try {
+        if (decide(*self, op, r, false) != GYRE_OK) deny(*self, op, 3500, "invalid token");
+      } catch (...) {
+        deny(*self, op, 100, "internal server error");
+      }
     });
-    return GYRE_PENDING;
   };
   if (ts.jwks) {
     ring = ts.jwks->keys();
     if (!ring) {
-      if (may_fetch) return defer();
-      deny_invalid(a, op, *r, "no keys from the JWKS endpoint");
+      if (may_fetch && defer()) return GYRE_PENDING;
+      // No keys (the endpoint is down): not the token's fault, so a
+      // temporary error the client retries, as Centrifugo answers.
+      log(a, GYRE_LOG_DEBUG, "no keys from the JWKS endpoint yet");
+      a.api->auth_deny(op, 100, gyre_str{"internal server error", 21}, true);
       return GYRE_OK;
     }
   }
   Verdict v = ts.verifier->check(t, now_s, ring.get(), why);
   // A kid the keys lack may be a new key: fetch once more, then decide.
-  if (v == Verdict::UnknownKid && may_fetch && ts.jwks->may_refetch()) return defer();
+  if (v == Verdict::UnknownKid && may_fetch && defer()) return GYRE_PENDING;
   switch (v) {
     case Verdict::Invalid:
     case Verdict::UnknownKid: deny_invalid(a, op, *r, why); return GYRE_OK;
@@ -241,7 +248,12 @@ gyre_status plugin_init(const gyre_host_api *api, gyre_host *host, void **state)
   }
 }
 
-void plugin_destroy(void *state) noexcept { delete static_cast<JwtAuth *>(state); }
+void plugin_destroy(void *state) noexcept {
+  try {
+    delete static_cast<JwtAuth *>(state);
+  } catch (...) {
+  }
+}
 
 const gyre_auth_ops kAuth = {
     .size = sizeof(gyre_auth_ops),

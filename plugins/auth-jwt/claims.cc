@@ -13,7 +13,7 @@ namespace {
 constexpr int64_t kMaxLifetimeS = 365 * 24 * 3600;
 
 bool string_claim(const JsonValue &c, const std::string &name, std::string &out, std::string &why) {
-  const JsonValue *v = c.get(name);
+  const JsonValue *v = present(c, name);
   if (!v) return true;
   if (!v->is_string()) {
     why = name + " is not a string";
@@ -23,15 +23,15 @@ bool string_claim(const JsonValue &c, const std::string &name, std::string &out,
   return true;
 }
 
-// `info` (raw JSON) or `b64info` (base64 of it): raw JSON text.
+// `info` (raw JSON) or `b64info` (base64 of it): raw JSON text. The b64
+// form wins when both are there, as in Centrifugo.
 bool json_or_b64(const JsonValue &c, const char *plain, const char *b64, std::string &out,
                  std::string &why) {
-  if (const JsonValue *v = c.get(plain)) {
-    out = std::string(v->raw());
+  const JsonValue *v = present(c, b64);
+  if (!v) {
+    if (const JsonValue *p = present(c, plain)) out = std::string(p->raw());
     return true;
   }
-  const JsonValue *v = c.get(b64);
-  if (!v) return true;
   if (!v->is_string()) {
     why = std::string(b64) + " is not a string";
     return false;
@@ -46,7 +46,7 @@ bool json_or_b64(const JsonValue &c, const char *plain, const char *b64, std::st
 }
 
 bool read_overrides(const JsonValue *o, Overrides &out, std::string &why) {
-  if (!o) return true;
+  if (!o || o->is_null()) return true;
   if (!o->is_object()) {
     why = "override is not an object";
     return false;
@@ -60,10 +60,11 @@ bool read_overrides(const JsonValue *o, Overrides &out, std::string &why) {
                {"force_recovery", GYRE_OVERRIDE_FORCE_RECOVERY},
                {"force_positioning", GYRE_OVERRIDE_FORCE_POSITIONING}};
   for (const auto &b : kBits) {
-    const JsonValue *v = o->get(b.name);
+    const JsonValue *v = present(*o, b.name);
     if (!v) continue;
-    const JsonValue *value = v->is_object() ? v->get("value") : nullptr;
-    if (!value || !value->is_bool()) {
+    const JsonValue *value = v->is_object() ? present(*v, "value") : v;
+    if (!value) continue;  // {} or a null value: no override
+    if (!v->is_object() || !value->is_bool()) {
       why = std::string("override.") + b.name + " is not {\"value\": bool}";
       return false;
     }
@@ -76,11 +77,15 @@ bool read_overrides(const JsonValue *o, Overrides &out, std::string &why) {
 // Centrifugo's rule: expire_at > 0 is the expiry, ≤ 0 never; without it,
 // exp; capped at a year from now.
 bool expiry(const JsonValue &c, int64_t now_s, int64_t &out, std::string &why) {
-  const JsonValue *at = c.get("expire_at");
-  const JsonValue *exp = c.get("exp");
-  if (at && !at->is_number()) {
-    why = "expire_at is not a number";
-    return false;
+  const JsonValue *at = present(c, "expire_at");
+  const JsonValue *exp = present(c, "exp");
+  // An int64 in Centrifugo: 1.5 or 1e300 is no expire_at.
+  if (at) {
+    double n = at->is_number() ? at->number() : 0.5;
+    if (!(n > -9.2e18 && n < 9.2e18) || n != static_cast<double>(static_cast<int64_t>(n))) {
+      why = "expire_at is not an integer";
+      return false;
+    }
   }
   double e = at ? (at->number() > 0 ? at->number() : 0) : (exp ? exp->number() : 0);
   if (e <= 0) {
@@ -100,18 +105,18 @@ bool read_user(const JsonValue &c, const std::string &user_claim, std::string &o
 
 bool read_connect_claims(const JsonValue &c, const std::string &user_claim, int64_t now_s,
                          ConnectClaims &out, std::string &why) {
-  if (c.get("channel")) {
+  if (const JsonValue *ch = present(c, "channel"); ch && !(ch->is_string() && ch->str().empty())) {
     why = "a connection token must not carry a channel claim";
     return false;
   }
   if (!read_user(c, user_claim, out.user, why) ||
       !json_or_b64(c, "info", "b64info", out.info, why) || !expiry(c, now_s, out.expire_at, why))
     return false;
-  if (const JsonValue *meta = c.get("meta"); meta && !meta->is_object()) {
+  if (const JsonValue *meta = present(c, "meta"); meta && !meta->is_object()) {
     why = "meta is not an object";
     return false;
   }
-  const JsonValue *subs = c.get("subs");
+  const JsonValue *subs = present(c, "subs");
   if (subs && !subs->is_object()) {
     why = "subs is not an object";
     return false;
@@ -127,13 +132,13 @@ bool read_connect_claims(const JsonValue &c, const std::string &user_claim, int6
       s.channel = channel;
       if (!json_or_b64(opts, "info", "b64info", s.info, why) ||
           !json_or_b64(opts, "data", "b64data", s.data, why) ||
-          !read_overrides(opts.get("override"), s.overrides, why))
+          !read_overrides(present(opts, "override"), s.overrides, why))
         return false;
       out.subs.push_back(std::move(s));
     }
     return true;
   }
-  if (const JsonValue *channels = c.get("channels")) {
+  if (const JsonValue *channels = present(c, "channels")) {
     if (!channels->is_array()) {
       why = "channels is not an array";
       return false;
@@ -153,7 +158,7 @@ bool read_connect_claims(const JsonValue &c, const std::string &user_claim, int6
 
 bool read_subscribe_claims(const JsonValue &c, const std::string &user_claim, int64_t now_s,
                            SubscribeClaims &out, std::string &why) {
-  const JsonValue *channel = c.get("channel");
+  const JsonValue *channel = present(c, "channel");
   if (!channel || !channel->is_string() || channel->str().empty()) {
     why = "a subscription token needs a channel claim";
     return false;
@@ -162,7 +167,7 @@ bool read_subscribe_claims(const JsonValue &c, const std::string &user_claim, in
   return read_user(c, user_claim, out.user, why) && string_claim(c, "client", out.client, why) &&
          json_or_b64(c, "info", "b64info", out.info, why) &&
          json_or_b64(c, "data", "b64data", out.data, why) &&
-         read_overrides(c.get("override"), out.overrides, why) &&
+         read_overrides(present(c, "override"), out.overrides, why) &&
          expiry(c, now_s, out.expire_at, why);
 }
 

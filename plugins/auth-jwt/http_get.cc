@@ -158,17 +158,34 @@ class Channel {
   Clock::time_point deadline_;
 };
 
-// Decodes a chunked body; false when it is malformed or incomplete.
-bool dechunk(const std::string &in, std::string &out) {
+// Decodes a chunked body into at most max bytes; false when it is
+// malformed, incomplete or too large. Sizes are hex digits only (no sign,
+// no overflow): a hostile endpoint must not make it loop or grow.
+bool dechunk(const std::string &in, std::string &out, size_t max) {
   size_t pos = 0;
   for (;;) {
     size_t eol = in.find("\r\n", pos);
     if (eol == std::string::npos) return false;
-    size_t len = std::strtoul(in.c_str() + pos, nullptr, 16);
+    size_t len = 0, digits = 0;
+    for (size_t i = pos; i < eol; ++i, ++digits) {
+      char c = in[i];
+      int v = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
+      if (v < 0) break;
+      if (len > (max >> 4)) return false;  // beyond max anyway
+      len = len * 16 + static_cast<size_t>(v);
+    }
+    if (digits == 0) return false;
+    // What follows the digits up to the line end is an extension (;name).
+    if (pos + digits < eol && in[pos + digits] != ';') return false;
     if (len == 0) return true;
-    if (in.size() < eol + 2 + len + 2) return false;
-    out.append(in, eol + 2, len);
-    pos = eol + 2 + len + 2;
+    size_t data = eol + 2;
+    if (len > in.size() - data || in.size() - data - len < 2 || out.size() + len > max)
+      return false;
+    out.append(in, data, len);
+    pos = data + len + 2;
   }
 }
 
@@ -263,9 +280,9 @@ HttpResult http_get(const std::string &url, int64_t timeout_ms, size_t max_body)
   for (char c : head) lower += static_cast<char>(tolower(static_cast<unsigned char>(c)));
   if (lower.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
     std::string plain;
-    if (!dechunk(body, plain)) {
+    if (!dechunk(body, plain, max_body)) {
       r.status = 0;
-      r.error = "truncated chunked body";
+      r.error = "malformed, truncated or oversized chunked body";
       return r;
     }
     body = std::move(plain);

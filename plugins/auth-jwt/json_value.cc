@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <unordered_set>
 
 namespace gyre::jwt {
 
@@ -81,6 +82,8 @@ class JsonParser {
 
   bool object(JsonValue &v, int depth) {
     v.type_ = JsonValue::Type::Object;
+    // Hashed: a token of thousands of keys must not cost a quadratic scan.
+    std::unordered_set<std::string> keys;
     ++pos_;
     skip_ws();
     if (!at_end() && peek() == '}') {
@@ -92,8 +95,7 @@ class JsonParser {
       if (at_end() || peek() != '"') return fail("expected a key");
       std::string key;
       if (!string(key)) return false;
-      for (const auto &m : v.members_)
-        if (m.first == key) return fail("duplicate key");
+      if (!keys.insert(key).second) return fail("duplicate key");
       skip_ws();
       if (at_end() || peek() != ':') return fail("expected ':'");
       ++pos_;

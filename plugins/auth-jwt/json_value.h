@@ -49,6 +49,13 @@ class JsonValue {
 // Parses `text` (which must outlive `out`). False with a reason otherwise.
 bool parse_json(std::string_view text, JsonValue &out, std::string &error);
 
+// The member `key` of object v unless it is absent or null (Go's decoder,
+// which Centrifugo uses, treats a null claim as a missing one).
+inline const JsonValue *present(const JsonValue &v, std::string_view key) {
+  const JsonValue *m = v.get(key);
+  return m && !m->is_null() ? m : nullptr;
+}
+
 // `s` as a JSON string literal, quotes included.
 std::string json_quote(std::string_view s);
 

@@ -42,8 +42,13 @@ JwksSource::~JwksSource() {
 }
 
 std::shared_ptr<const KeyRing> JwksSource::keys() {
+  int64_t now = api_->now_ms(host_);
+  if (keys_ && now - last_success_ms_ >= kMaxStaleMs) {
+    log(api_, host_, GYRE_LOG_WARN, "JWKS: no good fetch for a day; the old keys are dropped");
+    keys_.reset();
+  }
   // Stale keys keep serving; an old set is refreshed in the background.
-  if (!in_flight_ && keys_ && api_->now_ms(host_) - last_success_ms_ >= kTtlMs) start_fetch();
+  if (keys_ && now - last_success_ms_ >= kTtlMs && !in_flight_ && may_refetch()) start_fetch();
   return keys_;
 }
 
@@ -51,9 +56,11 @@ bool JwksSource::may_refetch() const {
   return in_flight_ || api_->now_ms(host_) - last_attempt_ms_ >= kMinRefetchMs;
 }
 
-void JwksSource::after_fetch(std::function<void()> then) {
+bool JwksSource::after_fetch(std::function<void()> then) {
+  if (!may_refetch() || waiters_.size() >= kMaxWaiters) return false;
   waiters_.push_back(std::move(then));
   if (!in_flight_) start_fetch();
+  return true;
 }
 
 void JwksSource::start_fetch() {
@@ -74,36 +81,50 @@ void JwksSource::run() {
       if (stop_) return;
       want_ = false;
     }
-    auto *r = new Result{alive_, this, false, {}, {}};
-    for (int i = 0; i < kAttempts && alive_->load(); ++i) {
-      HttpResult h = http_get(url_, kFetchTimeoutMs, kMaxBody);
-      if (h.status == 200) {
-        r->ok = true;
-        r->body = std::move(h.body);
-        break;
+    // Nothing may escape this thread: an exception here would end the
+    // process.
+    try {
+      auto r = std::make_unique<Result>(Result{alive_, this, false, {}, {}});
+      for (int i = 0; i < kAttempts && alive_->load(); ++i) {
+        HttpResult h = http_get(url_, kFetchTimeoutMs, kMaxBody);
+        if (h.status == 200) {
+          r->ok = true;
+          r->body = std::move(h.body);
+          break;
+        }
+        r->error = h.status ? "HTTP status " + std::to_string(h.status) : h.error;
       }
-      r->error = h.status ? "HTTP status " + std::to_string(h.status) : h.error;
+      // post is the one thread-safe door back to the loop.
+      if (api_->post(host_, &JwksSource::on_result, r.get()) == GYRE_OK) r.release();
+    } catch (...) {
+      // Out of memory: the loop hears nothing and the fetch stays in
+      // flight; keys stay as they were.
     }
-    // post is the one thread-safe door back to the loop.
-    if (api_->post(host_, &JwksSource::on_result, r) != GYRE_OK) delete r;
   }
 }
 
 void JwksSource::on_result(void *arg) {
   std::unique_ptr<Result> r(static_cast<Result *>(arg));
   if (!r->alive->load()) return;  // destroyed meanwhile
-  JwksSource *self = r->source;
-  self->in_flight_ = false;
-  std::string why = r->error;
-  if (r->ok && self->install(r->body, why)) {
-    self->last_success_ms_ = self->api_->now_ms(self->host_);
-  } else {
-    log(self->api_, self->host_, GYRE_LOG_WARN,
-        "JWKS fetch failed (" + why + ")" +
-            (self->keys_ ? "; the keys fetched before keep serving" : "; no keys yet"));
+  try {
+    r->source->finish(*r);
+  } catch (...) {
+    // A hook must not throw into the host.
   }
-  auto waiters = std::move(self->waiters_);
-  self->waiters_.clear();
+}
+
+void JwksSource::finish(Result &r) {
+  in_flight_ = false;
+  std::string why = r.error;
+  if (r.ok && install(r.body, why)) {
+    last_success_ms_ = api_->now_ms(host_);
+  } else {
+    log(api_, host_, GYRE_LOG_WARN,
+        "JWKS fetch failed (" + why + ")" +
+            (keys_ ? "; the keys fetched before keep serving" : "; no keys yet"));
+  }
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
   for (auto &w : waiters) w();
 }
 

@@ -37,6 +37,11 @@ class JwksSource {
   static constexpr int64_t kFetchTimeoutMs = 1000;
   static constexpr int kAttempts = 3;
   static constexpr size_t kMaxBody = 1024 * 1024;
+  // Keys of a fetch this old are dropped while the endpoint stays down: a
+  // key removed after a compromise must not live on forever.
+  static constexpr int64_t kMaxStaleMs = 24 * 3600 * 1000;
+  // Requests waiting for a fetch; beyond this they are answered at once.
+  static constexpr size_t kMaxWaiters = 4096;
 
   // Starts the fetcher thread and the first fetch.
   JwksSource(const gyre_host_api *api, gyre_host *host, std::string url);
@@ -45,17 +50,21 @@ class JwksSource {
   JwksSource(const JwksSource &) = delete;
   JwksSource &operator=(const JwksSource &) = delete;
 
-  // The keys of the last good fetch, or nullptr before the first.
+  // The keys of the last good fetch (at most kMaxStaleMs old), or nullptr.
   std::shared_ptr<const KeyRing> keys();
-  // Whether a fetch for an unknown kid may start now (rate limit).
+  // Whether a fetch may start now: every trigger is rate-limited
+  // (kMinRefetchMs between attempts), so an endpoint that is down is not
+  // hammered by the clients trying to connect.
   bool may_refetch() const;
-  // Runs `then` on the loop once a fetch has completed, good or bad: the
-  // one in flight, or one started now.
-  void after_fetch(std::function<void()> then);
+  // Queues `then` to run on the loop once a fetch has completed, good or
+  // bad (the one in flight, or one started now). False, with nothing
+  // queued, when no fetch may start or too many wait: answer now.
+  bool after_fetch(std::function<void()> then);
 
  private:
   struct Result;
   static void on_result(void *arg);
+  void finish(Result &r);
   void start_fetch();
   void run();
   bool install(const std::string &body, std::string &why);

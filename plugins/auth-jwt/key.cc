@@ -13,6 +13,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base64.h"
@@ -174,23 +175,24 @@ std::unique_ptr<Key> Key::hmac(std::string secret) {
 }
 
 std::unique_ptr<Key> Key::from_pkey(EVP_PKEY *pkey, std::string &why) {
-  std::unique_ptr<Key> k(new Key);
-  k->pkey_ = pkey;
+  // The key owns pkey only once it is accepted: on refusal the caller
+  // still does (and frees it once).
+  Kind kind;
   switch (EVP_PKEY_get_base_id(pkey)) {
-    case EVP_PKEY_RSA: k->kind_ = Kind::Rsa; break;
-    case EVP_PKEY_ED25519: k->kind_ = Kind::Ed25519; break;
-    case EVP_PKEY_ED448: k->kind_ = Kind::Ed448; break;
+    case EVP_PKEY_RSA: kind = Kind::Rsa; break;
+    case EVP_PKEY_ED25519: kind = Kind::Ed25519; break;
+    case EVP_PKEY_ED448: kind = Kind::Ed448; break;
     case EVP_PKEY_EC: {
       char group[64] = {0};
       size_t len = 0;
       EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len);
-      std::string g(group, len);
+      std::string g(group, std::min(len, sizeof group));
       if (g == "prime256v1" || g == "P-256")
-        k->kind_ = Kind::Ec256;
+        kind = Kind::Ec256;
       else if (g == "secp384r1" || g == "P-384")
-        k->kind_ = Kind::Ec384;
+        kind = Kind::Ec384;
       else if (g == "secp521r1" || g == "P-521")
-        k->kind_ = Kind::Ec521;
+        kind = Kind::Ec521;
       else {
         why = "EC key on curve " + g + ": only P-256, P-384 and P-521 sign JWTs";
         return nullptr;
@@ -199,6 +201,9 @@ std::unique_ptr<Key> Key::from_pkey(EVP_PKEY *pkey, std::string &why) {
     }
     default: why = "public key of a type no JWT algorithm uses"; return nullptr;
   }
+  std::unique_ptr<Key> k(new Key);
+  k->kind_ = kind;
+  k->pkey_ = pkey;
   return k;
 }
 
@@ -260,7 +265,7 @@ std::unique_ptr<Key> Key::from_jwk(const JsonValue &jwk, std::string &why) {
   }
   auto k = from_pkey(pkey, why);
   if (!k) {
-    EVP_PKEY_free(pkey);
+    EVP_PKEY_free(pkey);  // not taken
     return nullptr;
   }
   if (const JsonValue *kid = jwk.get("kid"); kid && kid->is_string()) k->kid_ = kid->str();

@@ -4,6 +4,10 @@ namespace gyre::jwt {
 
 namespace {
 
+// The longest iss / aud a pattern is run on: libstdc++'s std::regex
+// recurses per character.
+constexpr size_t kMaxPatternInput = 1024;
+
 // aud is a string or an array of strings; nullopt for anything else.
 std::optional<std::vector<std::string>> audiences(const JsonValue *aud) {
   std::vector<std::string> out;
@@ -22,7 +26,7 @@ std::optional<std::vector<std::string>> audiences(const JsonValue *aud) {
 
 bool time_claim(const JsonValue &claims, const char *name, std::optional<double> &out,
                 std::string &why) {
-  const JsonValue *v = claims.get(name);
+  const JsonValue *v = present(claims, name);
   if (!v) return true;
   if (!v->is_number()) {
     why = std::string(name) + " is not a number";
@@ -52,37 +56,48 @@ bool Verifier::signature_ok(const Token &t, int64_t now_s, const KeyRing &ring,
 Verdict Verifier::check(const Token &t, int64_t now_s, const KeyRing *ring,
                         std::string &why) const {
   const JsonValue &c = t.claims;
-  auto aud = audiences(c.get("aud"));
+  auto aud = audiences(present(c, "aud"));
   if (!aud) {
     why = "aud is neither a string nor an array of strings";
     return Verdict::Invalid;
   }
-  const JsonValue *iss = c.get("iss");
+  const JsonValue *iss = present(c, "iss");
   if (iss && !iss->is_string()) {
     why = "iss is not a string";
     return Verdict::Invalid;
   }
   std::string issuer = iss ? iss->str() : std::string();
-  if (s_.issuer_regex && !std::regex_search(issuer, *s_.issuer_regex)) {
-    why = "iss does not match client.token.issuer_regex";
+  const KeyRing &keys = ring ? *ring : s_.ring;
+  // Centrifugo names the key by kid in JWKS mode; a token without one is
+  // not tried against every key.
+  if (keys.by_kid && t.kid.empty()) {
+    why = "no kid in the header (keys come from a JWKS)";
     return Verdict::Invalid;
   }
-  if (s_.audience_regex) {
-    bool match = false;
-    for (const auto &a : *aud) match = match || std::regex_search(a, *s_.audience_regex);
-    if (!match) {
-      why = "aud does not match client.token.audience_regex";
-      return Verdict::Invalid;
-    }
-  }
+  // The signature first: the patterns below run std::regex, whose cost
+  // grows with the input, and only a trusted issuer's text may reach it.
   bool unknown_kid = false;
-  if (!signature_ok(t, now_s, ring ? *ring : s_.ring, unknown_kid)) {
+  if (!signature_ok(t, now_s, keys, unknown_kid)) {
     if (unknown_kid) {
       why = "no key with kid \"" + t.kid + "\"";
       return Verdict::UnknownKid;
     }
     why = "signature does not verify (or no key for " + std::string(alg_name(t.alg)) + ")";
     return Verdict::Invalid;
+  }
+  if (s_.issuer_regex &&
+      (issuer.size() > kMaxPatternInput || !std::regex_search(issuer, *s_.issuer_regex))) {
+    why = "iss does not match the issuer pattern";
+    return Verdict::Invalid;
+  }
+  if (s_.audience_regex) {
+    bool match = false;
+    for (const auto &a : *aud)
+      match = match || (a.size() <= kMaxPatternInput && std::regex_search(a, *s_.audience_regex));
+    if (!match) {
+      why = "aud does not match the audience pattern";
+      return Verdict::Invalid;
+    }
   }
   if (!s_.issuer.empty() && issuer != s_.issuer) {
     why = "wrong iss";
@@ -100,7 +115,7 @@ Verdict Verifier::check(const Token &t, int64_t now_s, const KeyRing *ring,
   if (!time_claim(c, "exp", exp, why) || !time_claim(c, "nbf", nbf, why) ||
       !time_claim(c, "iat", iat, why))
     return Verdict::Invalid;
-  if (const JsonValue *jti = c.get("jti"); jti && !jti->is_string()) {
+  if (const JsonValue *jti = present(c, "jti"); jti && !jti->is_string()) {
     why = "jti is not a string";
     return Verdict::Invalid;
   }

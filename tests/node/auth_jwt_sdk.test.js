@@ -177,21 +177,45 @@ test('JWKS: keys by kid, a rotated key picked up, cached keys serving while the 
   await gyre.waitForLog(/JWKS fetch failed \(HTTP status 503\); the keys fetched before keep serving/, 3000);
 });
 
-test('JWKS endpoint unreachable at startup: tokens are refused, not hung; the server keeps serving', { timeout: TEST_TIMEOUT }, async (t) => {
+test('JWKS endpoint unreachable at startup: tokens get a temporary error (the SDK retries), never a hang', { timeout: TEST_TIMEOUT }, async (t) => {
   const k1 = await keyFor('RS256', 'k1');
   const gyre = await startGyre(config({ jwks_public_endpoint: 'http://127.0.0.1:9/jwks.json' }, { allow_anonymous_connect_without_token: true }));
   t.after(() => gyre.stop());
-  const ws = await openRaw(gyre.wsUrl);
-  t.after(() => ws.terminate());
   const t0 = Date.now();
-  ws.sendJson({ id: 1, connect: { token: await mint({ sub: 'a' }, k1) } });
-  assert.equal((await ws.closed).code, 3500);
+  const r = await connectAs(gyre, t, await mint({ sub: 'a' }, k1));
+  assert.deepEqual(r.error, { code: 100, message: 'internal server error', temporary: true }, JSON.stringify(r));
   assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
   // Tokenless clients are not held up by the verifier.
   const anon = await openRaw(gyre.wsUrl);
   t.after(() => anon.terminate());
   anon.sendJson({ id: 1, connect: {} });
   assert.ok((await anon.nextJson()).connect);
+});
+
+test('a hostile JWKS endpoint (bad chunk sizes, endless chunks) costs a failed fetch, nothing more', { timeout: TEST_TIMEOUT }, async (t) => {
+  const net = await import('node:net');
+  const bodies = [
+    '-4\r\n-4\r\n',                                 // a negative size used to loop forever
+    'ffffffffffffffffff\r\nx\r\n',                   // a size past 64 bits
+    `${'400\r\n' + 'x'.repeat(0x400) + '\r\n'}`.repeat(2000) + '0\r\n\r\n', // 2 MB: over the limit
+  ];
+  let n = 0;
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    sock.once('data', () => {
+      const body = bodies[Math.min(n++, bodies.length - 1)];
+      sock.end(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n${body}`);
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const gyre = await startGyre(config({ jwks_public_endpoint: `http://127.0.0.1:${server.address().port}/jwks` }));
+  t.after(() => gyre.stop());
+  await gyre.waitForLog(/JWKS fetch failed \(malformed, truncated or oversized chunked body\)/, 5000);
+  const k1 = await keyFor('RS256', 'k1');
+  const r = await connectAs(gyre, t, await mint({ sub: 'a' }, k1));
+  assert.equal(r.error?.code, 100, JSON.stringify(r));
+  assert.equal((await gyre.api('info', {})).status, 200);
 });
 
 test('JWKS over HTTPS: the certificate is verified against the trust store, by IP or name', { timeout: TEST_TIMEOUT }, async (t) => {
@@ -220,9 +244,10 @@ test('JWKS over HTTPS: the certificate is verified against the trust store, by I
   t.after(() => trusted.stop());
   await trusted.waitForLog(/JWKS: 1 keys/, 4000);
   assert.ok((await connectAs(trusted, t, await mint({ sub: 'tls' }, k1))).connect);
-  // Not trusted: the fetch fails on the certificate, tokens are refused.
+  // Not trusted: the fetch fails on the certificate; with no keys, tokens
+  // get the temporary error.
   const untrusted = await startGyre(config({ jwks_public_endpoint: url }), { env: { SSL_CERT_FILE: path.join(dir, 'none.pem') } });
   t.after(() => untrusted.stop());
   await untrusted.waitForLog(/JWKS fetch failed \(TLS: /, 6000);
-  assert.equal((await connectAs(untrusted, t, await mint({ sub: 'tls' }, k1))).closed?.code, 3500);
+  assert.equal((await connectAs(untrusted, t, await mint({ sub: 'tls' }, k1))).error?.code, 100);
 });

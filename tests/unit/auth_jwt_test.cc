@@ -270,6 +270,20 @@ TEST(JwtKeys, HmacWithThePublicKeyAsSecretIsRefused) {
   EXPECT_EQ(verdict(verifier, f.token, kNow), Verdict::Ok);
   std::string forged = hs256(R"({"sub":"admin"})", f.pem);
   EXPECT_EQ(verdict(verifier, forged, kNow), Verdict::Invalid);
+  // Keys of no JWT algorithm are refused cleanly (once freed a double free).
+  for (const char *curve : {"secp256k1", "X25519"}) {
+    EVP_PKEY *other = std::string(curve) == "X25519" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519")
+                                                     : EVP_EC_gen(curve);
+    ASSERT_TRUE(other) << curve;
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(bio, other);
+    char *data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    std::string pem(data, static_cast<size_t>(n));
+    BIO_free(bio);
+    EVP_PKEY_free(other);
+    EXPECT_FALSE(Key::from_pem(pem, why)) << curve;
+  }
   // Neither may a PEM that is no key load.
   EXPECT_FALSE(Key::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", why));
 }
@@ -337,8 +351,37 @@ TEST(JwtVerifier, JwksRingChoosesByKidAndReportsUnknownKids) {
   EXPECT_EQ(v.check(t, kRfcNow, &ring, why), Verdict::UnknownKid);
   KeyRing empty;
   empty.by_kid = true;
-  t.kid.clear();
   EXPECT_EQ(v.check(t, kRfcNow, &empty, why), Verdict::UnknownKid);
+  // Centrifugo needs a kid with a JWKS: no trying every key.
+  t.kid.clear();
+  EXPECT_EQ(v.check(t, kRfcNow, &ring, why), Verdict::Invalid);
+}
+
+// libstdc++'s std::regex recurses per character: an issuer pattern must
+// never see an unverified (or huge) iss. A forged token with a 35 000
+// character iss used to overflow the stack.
+TEST(JwtVerifier, PatternsRunOnlyOnVerifiedShortClaims) {
+  VerifierSettings s;
+  s.issuer_regex.emplace("^https://[a-z.]+\\.example\\.com$");
+  s.audience_regex.emplace("^org-[0-9]+$");
+  Verifier v = hmac_verifier("secret", std::move(s));
+  std::string long_iss = "https://" + std::string(35000, 'a');
+  std::string claims = R"({"aud":"org-1","iss":")" + long_iss + R"("})";
+  EXPECT_EQ(verdict(v, hs256(claims, "wrong"), kNow), Verdict::Invalid);
+  EXPECT_EQ(verdict(v, hs256(claims, "secret"), kNow), Verdict::Invalid);  // too long to match
+  std::string aud =
+      R"({"aud":"org-)" + std::string(35000, '1') + R"(","iss":"https://id.example.com"})";
+  EXPECT_EQ(verdict(v, hs256(aud, "secret"), kNow), Verdict::Invalid);
+  EXPECT_EQ(verdict(v, hs256(R"({"aud":"org-7","iss":"https://id.example.com"})", "secret"), kNow),
+            Verdict::Ok);
+}
+
+TEST(JwtVerifier, NullClaimsCountAsAbsent) {
+  Verifier v = hmac_verifier("secret");
+  EXPECT_EQ(
+      verdict(v, hs256(R"({"sub":"1","exp":null,"nbf":null,"aud":null,"iss":null})", "secret"),
+              kNow),
+      Verdict::Ok);
 }
 
 TEST(JwtClaims, ConnectionClaims) {
@@ -384,10 +427,21 @@ TEST(JwtClaims, ConnectionClaims) {
   ASSERT_TRUE(read_connect_claims(c, "user_id", kNow, u, err));
   EXPECT_EQ(u.user, "yes");
 
-  // Refused: a channel claim, a numeric sub, channels of numbers, bad override.
-  for (const char *bad : {R"({"sub":"1","channel":"x"})", R"({"sub":42})", R"({"channels":[1]})",
-                          R"({"subs":{"a":{"override":{"presence":true}}}})", R"({"subs":[]})",
-                          R"({"b64info":"%%%"})", R"({"expire_at":"0"})", R"({"meta":[1]})"}) {
+  // b64info wins over info, as in Centrifugo; null claims are absent; an
+  // empty channel claim is no channel.
+  ConnectClaims b;
+  ASSERT_TRUE(parse_json(
+      R"({"info":{"plain":1},"b64info":"eyJiNjQiOjF9","channel":"","subs":null,"expire_at":null})",
+      c, err));
+  ASSERT_TRUE(read_connect_claims(c, "sub", kNow, b, err)) << err;
+  EXPECT_EQ(b.info, R"({"b64":1})");
+
+  // Refused: a channel claim, a numeric sub, channels of numbers, bad
+  // override, a fractional or absurd expire_at.
+  for (const char *bad :
+       {R"({"expire_at":1.5})", R"({"expire_at":1e300})", R"({"sub":"1","channel":"x"})",
+        R"({"sub":42})", R"({"channels":[1]})", R"({"subs":{"a":{"override":{"presence":true}}}})",
+        R"({"subs":[]})", R"({"b64info":"%%%"})", R"({"expire_at":"0"})", R"({"meta":[1]})"}) {
     ConnectClaims x;
     ASSERT_TRUE(parse_json(bad, c, err)) << bad;
     EXPECT_FALSE(read_connect_claims(c, "sub", kNow, x, err)) << bad;
