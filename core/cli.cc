@@ -42,6 +42,14 @@ const char kMainHelp[] =
     "      --client.insecure          allow every connection and channel (development)\n"
     "      --http_api.insecure        serve the HTTP API without a key (development)\n"
     "      --health.enabled           serve GET /health\n"
+    "      --sse.enabled              SSE emulation at /connection/sse (+ /emulation)\n"
+    "      --http_stream.enabled      HTTP-streaming emulation at /connection/http_stream\n"
+    "      --uni_sse.enabled          unidirectional SSE at /connection/uni_sse\n"
+    "      --uni_http_stream.enabled  unidirectional HTTP stream at\n"
+    "                                 /connection/uni_http_stream\n"
+    "      --uni_websocket.enabled    unidirectional WebSocket at\n"
+    "                                 /connection/uni_websocket\n"
+    "                                 (these five load the transport-sse plugin)\n"
     "  -h, --help                     this help\n"
     "\n"
     "Environment: GYRE_ + the option path upper-cased with '.' as '_',\n"
@@ -64,7 +72,8 @@ const char kCheckconfigHelp[] =
 
 const char kPluginsHelp[] =
     "Usage: gyre plugins [-c FILE]\n"
-    "Loads the plugins the config asks for (the engine of engine.type, then\n"
+    "Loads the plugins the config asks for (the engine of engine.type, auth-jwt\n"
+    "for client.token.*, transport-sse for sse/http_stream/uni_*, then\n"
     "plugins.load; same config sources as serve), checks their ABI and their\n"
     "config sections, runs their init and destroy, and lists each: name,\n"
     "version, kinds, ABI version, file. Exits 1 with the reason when one fails.\n"
@@ -234,7 +243,7 @@ int cmd_plugins(int argc, char **argv) {
   Loop loop;
   NoEngineEvents events;
   PluginHost host(loop, events);
-  host.set_config_root(cfg.file_json);
+  host.set_config(cfg);
   int status = 0;
   for (const auto &load : PluginHost::plan(cfg)) {
     std::string error;
@@ -294,7 +303,7 @@ int cmd_plugin(int argc, char **argv) {
   Loop loop;
   NoEngineEvents events;
   PluginHost host(loop, events);
-  host.set_config_root(cfg.file_json);
+  host.set_config(cfg);
   const gyre_command *command = nullptr;
   Plugin *owner = nullptr;
   for (const auto &load : PluginHost::plan(cfg)) {
@@ -337,7 +346,10 @@ int cmd_serve(int argc, char **argv, int from) {
   }
   ConfigFlags flags;
   bool explicit_path = false;
-  static const char *kBoolFlags[] = {"client.insecure", "http_api.insecure", "health.enabled"};
+  static const char *kBoolFlags[] = {"client.insecure",         "http_api.insecure",
+                                     "health.enabled",          "sse.enabled",
+                                     "http_stream.enabled",     "uni_sse.enabled",
+                                     "uni_http_stream.enabled", "uni_websocket.enabled"};
   static const char *kValueFlags[] = {"http_server.port", "http_server.address", "log.level",
                                       "engine.type"};
   for (int i = from; i < argc; ++i) {

@@ -312,6 +312,11 @@ const std::vector<Option> &options() {
       OPT_INT("websocket.message_size_limit", ws_message_size_limit),
       OPT_DUR("websocket.write_timeout", ws_write_timeout_ms),
       OPT_BOOL("health.enabled", health_enabled),
+      OPT_BOOL("sse.enabled", sse_enabled),
+      OPT_BOOL("http_stream.enabled", http_stream_enabled),
+      OPT_BOOL("uni_sse.enabled", uni_sse_enabled),
+      OPT_BOOL("uni_http_stream.enabled", uni_http_stream_enabled),
+      OPT_BOOL("uni_websocket.enabled", uni_websocket_enabled),
       OPT_STR("engine.type", engine_type),
       OPT_DUR("engine.redis.presence_ttl", presence_ttl_ms),
       OPT_STR("node.name", node_name),
@@ -740,6 +745,7 @@ ConfigResult load_config(const ConfigFlags &flags, bool path_explicit, Config &o
       return res;
     }
   }
+  out.flag_values = flags.values;
   std::string e = finish(out);
   if (!e.empty()) {
     res.error = e;

@@ -93,9 +93,22 @@ struct Config {
   std::string plugins_dir;  // "" = next to the binary, then the install dir
   std::vector<PluginSpec> plugins;
   // The config file's whole JSON object ("{}" without a file): plugins that
-  // bind a section of it (gyre_plugin_descriptor.config_section) read there.
+  // bind a section of it (gyre_plugin_descriptor.config_section) read there,
+  // under the command-line flags given (option path -> text), which win.
   std::string file_json = "{}";
+  std::map<std::string, std::string> flag_values;
   int64_t expired_sub_close_delay_ms = 25000;
+  // sse, http_stream, uni_sse, uni_http_stream, uni_websocket: when one is
+  // enabled the transport-sse plugin is loaded (it reads these sections).
+  bool sse_enabled = false;
+  bool http_stream_enabled = false;
+  bool uni_sse_enabled = false;
+  bool uni_http_stream_enabled = false;
+  bool uni_websocket_enabled = false;
+  bool wants_stream_transports() const {
+    return sse_enabled || http_stream_enabled || uni_sse_enabled || uni_http_stream_enabled ||
+           uni_websocket_enabled;
+  }
 };
 
 // Command-line values that override everything else; empty = not given.

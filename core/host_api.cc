@@ -53,7 +53,7 @@ struct HostThunks {
   }
 
   static gyre_status session_deliver(gyre_host *h, gyre_str node, gyre_str session, gyre_str data) {
-    SessionRouter *r = plugin(h).owner_->session_router();
+    TransportServices *r = plugin(h).owner_->transport_services();
     if (!r) return GYRE_ERR_NOT_FOUND;
     try {
       return r->deliver_to_session(std::string_view(node.ptr ? node.ptr : "", node.len),
@@ -61,6 +61,19 @@ struct HostThunks {
                                    std::string_view(data.ptr ? data.ptr : "", data.len));
     } catch (...) {
       return GYRE_ERR_NOMEM;
+    }
+  }
+
+  static bool origin_allowed(gyre_host *h, gyre_str origin, gyre_str host_header) {
+    TransportServices *r = plugin(h).owner_->transport_services();
+    std::string_view o(origin.ptr ? origin.ptr : "", origin.len);
+    // Without a node (gyre plugins, tests) only requests without an Origin pass.
+    if (!r) return o.empty();
+    try {
+      return r->origin_allowed(
+          o, std::string_view(host_header.ptr ? host_header.ptr : "", host_header.len));
+    } catch (...) {
+      return false;
     }
   }
 
@@ -326,6 +339,8 @@ const gyre_host_api &PluginHost::api() {
       &stream_thunks::close,
       &HostThunks::session_deliver,
       &stream_thunks::buffer_append,
+      // ABI 1.3
+      &HostThunks::origin_allowed,
   };
   return table;
 }

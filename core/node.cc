@@ -104,7 +104,7 @@ std::string Node::version() const { return std::string(kGyreVersion); }
 std::string Node::new_client_id() { return uuid4(); }
 
 bool Node::load_plugins() {
-  plugins_.set_config_root(config_.file_json);
+  plugins_.set_config(config_);
   // Paths the server serves itself; a trailing '/' reserves a prefix.
   std::vector<std::string> reserved;
   if (!config_.ws_disabled) reserved.push_back(config_.ws_prefix);
@@ -114,7 +114,7 @@ bool Node::load_plugins() {
     reserved.push_back(config_.api_prefix + "/");
   }
   plugins_.set_reserved_paths(std::move(reserved));
-  plugins_.set_session_router(this);
+  plugins_.set_transport_services(this);
   for (const auto &load : PluginHost::plan(config_)) {
     std::string error;
     Plugin *p = plugins_.load(load, error);
@@ -270,10 +270,6 @@ void Node::accept_ready() {
   }
 }
 
-bool Node::origin_allowed(std::string_view origin, std::string_view host) const {
-  return check_origin(config_.allowed_origins, origin, host);
-}
-
 void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
   const std::string &path = req.path;
   if (!config_.ws_disabled && path == config_.ws_prefix) {
@@ -305,6 +301,11 @@ void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
     return;
   }
   resp.send(HttpResponse::text(404, "404 page not found"));
+}
+
+bool Node::origin_allowed(std::string_view origin, std::string_view host) const {
+  // config_ is immutable after startup: safe on any worker.
+  return origin.empty() || check_origin(config_.allowed_origins, origin, host);
 }
 
 gyre_status Node::deliver_to_session(std::string_view node, std::string_view session,

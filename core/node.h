@@ -54,7 +54,7 @@ struct HistoryRequest {
   bool reverse = false;
 };
 
-class Node : public EngineEventHandler, public SessionRouter {
+class Node : public EngineEventHandler, public TransportServices {
  public:
   explicit Node(Config config);
   ~Node() override;
@@ -122,9 +122,10 @@ class Node : public EngineEventHandler, public SessionRouter {
   void handle_join(std::string_view channel, const gyre_client_info &info) override;
   void handle_leave(std::string_view channel, const gyre_client_info &info) override;
 
-  // SessionRouter (emulation sessions; any thread).
+  // TransportServices (emulation sessions, origins; any thread).
   gyre_status deliver_to_session(std::string_view node, std::string_view session,
                                  std::string_view data) override;
+  bool origin_allowed(std::string_view origin, std::string_view host) const override;
 
  private:
   static void on_accept(evutil_socket_t fd, short, void *arg);
@@ -132,7 +133,6 @@ class Node : public EngineEventHandler, public SessionRouter {
   bool load_plugins();
   // Any thread: serve this socket on `worker`, through its loop's queue.
   void hand_over(Worker &worker, int fd);
-  bool origin_allowed(std::string_view origin, std::string_view host) const;
   // Encodes a push once (only if some worker has subscribers to the
   // channel) and delivers it on each such worker.
   template <typename Encode, typename Deliver>

@@ -165,7 +165,10 @@ bool PluginHost::bind_config(Plugin &p, const PluginLoad &spec, std::string &err
     std::string full = join_path(p.section_, f->key);
     std::string text;
     std::string where = "config key \"" + full + "\"";
-    if (const char *env = getenv(config_env_name(full).c_str()); env && *env) {
+    if (auto flag = flag_values_.find(full); flag != flag_values_.end()) {
+      text = env_json(*f, flag->second.c_str());
+      where = "flag --" + full;
+    } else if (const char *env = getenv(config_env_name(full).c_str()); env && *env) {
       text = env_json(*f, env);
       where = "environment " + config_env_name(full);
     } else if (json::Value v = sec ? at_path(sec, f->key) : json::Value(); v && !v.is_null()) {
@@ -408,6 +411,13 @@ std::vector<PluginLoad> PluginHost::plan(const Config &config) {
     if (p.name == kJwt) jwt_listed = true;
   if (config.wants_token_verifier() && !jwt_listed)
     out.push_back(PluginLoad{kJwt, dir + "/" + kJwt + ".so", "{}", false, false});
+  // Likewise sse.enabled and the other stream transports of Centrifugo.
+  static const std::string kStreams = "transport-sse";
+  bool streams_listed = false;
+  for (const auto &p : config.plugins)
+    if (p.name == kStreams) streams_listed = true;
+  if (config.wants_stream_transports() && !streams_listed)
+    out.push_back(PluginLoad{kStreams, dir + "/" + kStreams + ".so", "{}", false, false});
   for (const auto &p : config.plugins)
     out.push_back(PluginLoad{p.name, p.path.empty() ? dir + "/" + p.name + ".so" : p.path,
                              p.config_json, p.config_given, p.name == engine_name});

@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "config.h"
 #include "gyre/plugin.h"
 
 namespace gyre {
@@ -29,15 +30,18 @@ class EngineEventHandler {
 };
 
 // What transport plugins reach through the host that only the node knows:
-// emulation sessions (gyre_host_api.session_deliver) and the paths the
-// server serves itself.
-class SessionRouter {
+// emulation sessions (gyre_host_api.session_deliver) and the origin policy
+// (gyre_host_api.origin_allowed).
+class TransportServices {
  public:
-  virtual ~SessionRouter() = default;
+  virtual ~TransportServices() = default;
   // Any thread. GYRE_ERR_NOT_FOUND for an unknown node; GYRE_OK otherwise
   // (an unknown session is ignored).
   virtual gyre_status deliver_to_session(std::string_view node, std::string_view session,
                                          std::string_view data) = 0;
+  // Any thread. May a request carrying this Origin header (empty: none)
+  // proceed, by client.allowed_origins?
+  virtual bool origin_allowed(std::string_view origin, std::string_view host) const = 0;
 };
 
 // For hosts without a node (gyre plugins, tests): events go nowhere.
@@ -141,19 +145,23 @@ class PluginHost {
  public:
   // What `config` loads: the engine plugin of engine.type first (unless
   // plugins.load lists it), auth-jwt when client.token.* or
-  // client.subscription_token.* name a key (unless listed), then
+  // client.subscription_token.* name a key, transport-sse when sse,
+  // http_stream or a uni_* transport is enabled (each unless listed), then
   // plugins.load in order, with paths resolved against plugins.dir
   // (default: plugins/ next to the binary, then the install prefix).
   static std::vector<PluginLoad> plan(const Config &config);
 
   PluginHost(Loop &loop, EngineEventHandler &events);
   ~PluginHost();
-  // The server's config file (for bound sections) and the paths the server
-  // serves itself (route_add refuses them). Before the first load.
-  void set_config_root(std::string file_json) { config_root_ = std::move(file_json); }
+  // The server's config file and flags (for bound sections) and the paths
+  // the server serves itself (route_add refuses them). Before the first load.
+  void set_config(const Config &config) {
+    config_root_ = config.file_json;
+    flag_values_ = config.flag_values;
+  }
   void set_reserved_paths(std::vector<std::string> paths) { reserved_ = std::move(paths); }
-  void set_session_router(SessionRouter *router) { router_ = router; }
-  SessionRouter *session_router() const { return router_; }
+  void set_transport_services(TransportServices *services) { services_ = services; }
+  TransportServices *transport_services() const { return services_; }
   // Loads and initializes one plugin. On failure returns nullptr and sets
   // error (the load is fully unwound).
   Plugin *load(const PluginLoad &spec, std::string &error);
@@ -173,8 +181,9 @@ class PluginHost {
   bool bind_config(Plugin &p, const PluginLoad &spec, std::string &error);
   Loop &loop_;
   EngineEventHandler &events_;
-  SessionRouter *router_ = nullptr;
+  TransportServices *services_ = nullptr;
   std::string config_root_ = "{}";
+  std::map<std::string, std::string> flag_values_;
   std::vector<std::string> reserved_;
   std::vector<std::unique_ptr<Plugin>> plugins_;
 };

@@ -182,6 +182,7 @@ int main(void) {
   FIELD(gyre_host_api, stream_close);
   FIELD(gyre_host_api, session_deliver);
   FIELD(gyre_host_api, buffer_append);
+  FIELD(gyre_host_api, origin_allowed);
 
   SIZE(gyre_engine_ops);
   FIELD(gyre_engine_ops, size);

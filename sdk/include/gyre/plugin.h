@@ -36,7 +36,8 @@
  *     loop-thread hooks: a transport keeps per-stream data in its stream
  *     state and treats shared state as read-only after init (or locks it).
  *   - Host API functions must be called on the loop thread, except where
- *     their comment says "thread-safe" (post, log, now_ms, session_deliver)
+ *     their comment says "thread-safe" (post, log, now_ms, session_deliver,
+ *     origin_allowed)
  *     or "stream thread" (the gyre_stream calls: on the stream's worker,
  *     from inside one of that stream's hooks).
  *   A plugin that uses threads of its own brings results back to the loop
@@ -98,7 +99,7 @@ extern "C" {
 /* ABI version this header describes (compile time). The host's runtime values
  * are in gyre_host_api.abi_major / abi_minor. */
 #define GYRE_ABI_MAJOR 1
-#define GYRE_ABI_MINOR 2
+#define GYRE_ABI_MINOR 3
 
 #if defined(_WIN32)
 #define GYRE_PLUGIN_EXPORT __declspec(dllexport)
@@ -619,6 +620,17 @@ typedef struct gyre_host_api {
   /* buffer_append: add bytes to the buffer an encode hook fills. Only
    * inside encode, on its thread. Copied. */
   gyre_status (*buffer_append)(gyre_buffer *buf, gyre_str bytes);
+
+  /* ---- ABI 1.3: check api->abi_minor >= 3 (or api->size) before use ---- */
+
+  /* origin_allowed: THREAD-SAFE. May a request whose Origin header is
+   * `origin` (empty: the request had none) proceed, by the server's
+   * client.allowed_origins? True for an empty origin (not a cross-site
+   * browser request); false for any Origin when the list is empty, as
+   * Centrifugo does. host_header is the request's Host (borrowed, like
+   * origin). A transport answers CORS with it: allowed -> echo the Origin in
+   * Access-Control-Allow-Origin; not allowed -> refuse (403). */
+  bool (*origin_allowed)(gyre_host *host, gyre_str origin, gyre_str host_header);
 } gyre_host_api;
 
 /* ------------------------------------------------------------------------ */
