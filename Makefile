@@ -28,9 +28,12 @@ GYRE_EXE   := $(BUILD_DIR)/gyre
 # server does not link it, and the tool builds without it (those cases skipped).
 DEB_PACKAGES := build-essential cmake pkg-config libevent-dev libwslay-dev \
 	libhttp-parser-dev libssl-dev libgtest-dev libhiredis-dev libcjson-dev \
-	libsqlite3-dev redis-server clang-format liburing-dev libtsan2 clang libclang-rt-14-dev
+	libsqlite3-dev redis-server clang-format liburing-dev libtsan2 clang libclang-rt-14-dev \
+	curl chromium
 # libtsan2: tests/tsan builds gyre with ThreadSanitizer (gcc 12's runtime).
 # clang, libclang-rt-14-dev: tests/fuzz builds the libFuzzer targets.
+# curl, chromium: the transport tests' clients (curl -N on uni streams; a
+# headless browser on sse and uni_sse, driven by the npm playwright-core).
 # Installed only when `node` is not on PATH (it may come from outside dpkg).
 NODE_PACKAGES := nodejs npm
 

@@ -18,7 +18,7 @@ const DEFAULT_TIMEOUT_MS = 5000;
 
 // A queue of values that async readers take from in order; fail() makes
 // current and future waits (once the queue is empty) reject.
-class Inbox {
+export class Inbox {
   constructor() {
     this.items = [];
     this.waiters = [];
