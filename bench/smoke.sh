@@ -32,7 +32,8 @@ for attempt in 1 2 3; do
 {"http_server": {"address": "127.0.0.1", "port": $port},
  "http_api": {"key": "smoke"},
  "log": {"level": "error"},
- "client": {"insecure": true, "queue_max_size": 10485760}}
+ "client": {"insecure": true, "queue_max_size": 10485760},
+ "http_stream": {"enabled": true}}
 EOF
   "$gyre" -c "$dir/config.json" 2>"$dir/gyre.log" &
   pid=$!
@@ -63,6 +64,7 @@ run() { # name, loadgen flags...
 
 run idle --scenario idle --conns 300
 run broadcast --scenario broadcast --conns 300 --rate 20 --duration 3
+run groups-http_stream --scenario groups --conns 300 --rate 100 --duration 3 --transport http_stream
 run groups-churn --scenario churn --conns 300 --group-size 10 --rate 100 --reconnect-rate 30 --duration 3
 
 kill -TERM "$pid"

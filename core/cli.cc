@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,9 +67,10 @@ const char kGenconfigHelp[] =
 
 const char kCheckconfigHelp[] =
     "Usage: gyre checkconfig [-c] FILE [--strict]\n"
-    "Loads and validates FILE. Prints nothing and exits 0 when valid; prints the\n"
-    "problem (naming the key) and exits 1 otherwise. --strict also fails on\n"
-    "unknown keys.\n";
+    "Loads and validates FILE, and the plugins it asks for (their config\n"
+    "sections; their init runs, the server does not start). Prints nothing and\n"
+    "exits 0 when valid; prints the problem (naming the key) and exits 1\n"
+    "otherwise. --strict also fails on unknown keys.\n";
 
 const char kPluginsHelp[] =
     "Usage: gyre plugins [-c FILE]\n"
@@ -166,6 +168,21 @@ int cmd_genconfig(int argc, char **argv) {
   return 0;
 }
 
+// Loads every plugin `cfg` asks for into `host`, in plan order, calling
+// each(plugin, load) after each one. False with `error` at the first that
+// fails (or cannot be the engine).
+bool load_planned(PluginHost &host, const Config &cfg, std::string &error,
+                  const std::function<void(Plugin &, const PluginLoad &)> &each = {}) {
+  host.set_config(cfg);
+  for (const auto &load : PluginHost::plan(cfg)) {
+    Plugin *p = host.load(load, error);
+    if (p && load.engine) error = engine_unfit(*p);
+    if (!p || !error.empty()) return false;
+    if (each) each(*p, load);
+  }
+  return true;
+}
+
 int cmd_checkconfig(int argc, char **argv) {
   if (wants_help(argc, argv, 2)) {
     fputs(kCheckconfigHelp, stdout);
@@ -188,12 +205,28 @@ int cmd_checkconfig(int argc, char **argv) {
   if (path.empty()) path = "config.json";
   Config cfg;
   ConfigResult r = load_config_file(path, cfg);
-  for (const auto &wmsg : r.warnings) fprintf(stderr, "warning: %s\n", wmsg.c_str());
   if (!r.ok) {
+    for (const auto &wmsg : r.warnings) fprintf(stderr, "warning: %s\n", wmsg.c_str());
     fprintf(stderr, "error: %s\n", r.error.c_str());
     return 1;
   }
-  if (strict && !r.warnings.empty()) {
+  // The plugins the config asks for check their own sections, and the keys
+  // they claim are no warning.
+  set_log_level(LogLevel::Warn);
+  Loop loop;
+  NoEngineEvents events;
+  PluginHost host(loop, events);
+  std::string error;
+  bool loaded = load_planned(host, cfg, error);
+  std::vector<std::string> warnings =
+      unclaimed_warnings(r.warnings, host.claimed_keys(), cfg.file_json);
+  host.shutdown();
+  for (const auto &wmsg : warnings) fprintf(stderr, "warning: %s\n", wmsg.c_str());
+  if (!loaded) {
+    fprintf(stderr, "error: %s\n", error.c_str());
+    return 1;
+  }
+  if (strict && !warnings.empty()) {
     fprintf(stderr, "error: --strict: unknown or unsupported keys (see warnings above)\n");
     return 1;
   }
@@ -243,17 +276,10 @@ int cmd_plugins(int argc, char **argv) {
   Loop loop;
   NoEngineEvents events;
   PluginHost host(loop, events);
-  host.set_config(cfg);
+  std::string error;
   int status = 0;
-  for (const auto &load : PluginHost::plan(cfg)) {
-    std::string error;
-    Plugin *p = host.load(load, error);
-    if (p && load.engine) error = engine_unfit(*p);
-    if (!p || !error.empty()) {
-      fprintf(stderr, "error: %s\n", error.c_str());
-      status = 1;
-      break;
-    }
+  auto list = [](Plugin &plugin, const PluginLoad &load) {
+    Plugin *p = &plugin;
     const gyre_plugin_descriptor &d = p->descriptor();
     printf("%s %s  kinds: %s  ABI %u.%u  %s\n", p->name().c_str(), d.version ? d.version : "?",
            kinds_text(d.kinds).c_str(), d.abi_major, d.abi_minor, load.path.c_str());
@@ -265,6 +291,10 @@ int cmd_plugins(int argc, char **argv) {
     for (const gyre_command *c = d.abi_minor >= 2 ? d.commands : nullptr; c && c->name; ++c)
       commands += (commands.empty() ? "" : ", ") + std::string(c->name);
     if (!commands.empty()) printf("    commands: %s\n", commands.c_str());
+  };
+  if (!load_planned(host, cfg, error, list)) {
+    fprintf(stderr, "error: %s\n", error.c_str());
+    status = 1;
   }
   // Warnings last: keys the plugins' bound sections claim are no warning.
   for (const auto &wmsg : unclaimed_warnings(r.warnings, host.claimed_keys(), cfg.file_json))

@@ -158,6 +158,13 @@ void Client::dispatch(const protocol::Command &cmd, Done done) {
   }
 }
 
+void Client::on_transport_pong() {
+  // Unsolicited pongs are allowed (RFC 6455 5.5.3): only an awaited one counts.
+  if (state_ != State::Connected || !ping_outstanding_ || !unidirectional()) return;
+  ping_outstanding_ = false;
+  schedule_ping();
+}
+
 void Client::schedule_ping() {
   const Config &cfg = node().config();
   if (cfg.ping_interval_ms <= 0 || state_ != State::Connected) return;
@@ -177,8 +184,11 @@ void Client::on_timer() {
   }
   write("{}");
   if (state_ != State::Connected) return;
-  // Unidirectional peers cannot answer: their pings only keep proxies open.
-  if (cfg.pong_timeout_ms > 0 && !unidirectional()) {
+  // Unidirectional peers cannot answer: their pings only keep proxies open,
+  // unless the transport can check the peer below the protocol (as
+  // Centrifugo's uni_websocket does with ping frames).
+  bool answerable = !unidirectional() || transport_.send_liveness_ping();
+  if (cfg.pong_timeout_ms > 0 && answerable) {
     ping_outstanding_ = true;
     timer_.start(worker_.loop().wheel(), cfg.pong_timeout_ms);
   } else {

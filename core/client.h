@@ -88,6 +88,7 @@ class Client {
   // object, empty = {}); only the first one counts.
   void handle_uni_connect(std::string_view request);
   void on_transport_closed();  // peer went away
+  void on_transport_pong();    // the answer to Transport::send_liveness_ping
 
   // From the node / hub / server API.
   void disconnect(const Disconnect &d);

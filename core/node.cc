@@ -105,15 +105,6 @@ std::string Node::new_client_id() { return uuid4(); }
 
 bool Node::load_plugins() {
   plugins_.set_config(config_);
-  // Paths the server serves itself; a trailing '/' reserves a prefix.
-  std::vector<std::string> reserved;
-  if (!config_.ws_disabled) reserved.push_back(config_.ws_prefix);
-  if (config_.health_enabled) reserved.push_back("/health");
-  if (!config_.api_disabled) {
-    reserved.push_back(config_.api_prefix);
-    reserved.push_back(config_.api_prefix + "/");
-  }
-  plugins_.set_reserved_paths(std::move(reserved));
   plugins_.set_transport_services(this);
   for (const auto &load : PluginHost::plan(config_)) {
     std::string error;

@@ -186,6 +186,19 @@ bool PluginHost::bind_config(Plugin &p, const PluginLoad &spec, std::string &err
   return true;
 }
 
+void PluginHost::set_config(const Config &config) {
+  config_root_ = config.file_json;
+  flag_values_ = config.flag_values;
+  // A trailing '/' reserves a prefix.
+  reserved_.clear();
+  if (!config.ws_disabled) reserved_.push_back(config.ws_prefix);
+  if (config.health_enabled) reserved_.push_back("/health");
+  if (!config.api_disabled) {
+    reserved_.push_back(config.api_prefix);
+    reserved_.push_back(config.api_prefix + "/");
+  }
+}
+
 bool PluginHost::route_free(std::string_view path) const {
   for (const auto &r : reserved_)
     if (r.ends_with('/') ? path.starts_with(r) : r == path) return false;

@@ -153,13 +153,10 @@ class PluginHost {
 
   PluginHost(Loop &loop, EngineEventHandler &events);
   ~PluginHost();
-  // The server's config file and flags (for bound sections) and the paths
-  // the server serves itself (route_add refuses them). Before the first load.
-  void set_config(const Config &config) {
-    config_root_ = config.file_json;
-    flag_values_ = config.flag_values;
-  }
-  void set_reserved_paths(std::vector<std::string> paths) { reserved_ = std::move(paths); }
+  // The server's config file and flags (for bound sections), and from them
+  // the paths the server serves itself (route_add refuses those). Before the
+  // first load.
+  void set_config(const Config &config);
   void set_transport_services(TransportServices *services) { services_ = services; }
   TransportServices *transport_services() const { return services_; }
   // Loads and initializes one plugin. On failure returns nullptr and sets

@@ -56,6 +56,10 @@ class Transport {
     return nullptr;
   }
   virtual void drop_request_headers() {}
+  // A liveness check below the protocol, for peers that cannot answer the
+  // protocol's pings (unidirectional WebSocket: a ping frame). True when
+  // sent: the transport then reports the answer via Client::on_transport_pong.
+  virtual bool send_liveness_ping() { return false; }
 };
 
 }  // namespace gyre

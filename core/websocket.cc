@@ -238,6 +238,7 @@ void WebSocketSession::on_msg_cb(wslay_event_context_ptr, const wslay_event_on_m
       else
         self->client_->disconnect(disconnects::kBadRequest);
       break;
+    case WSLAY_PONG: self->client_->on_transport_pong(); break;
     case WSLAY_CONNECTION_CLOSE:
       // wslay echoes the close frame; the client just went away.
       self->peer_closed();
@@ -347,6 +348,15 @@ void WebSocketSession::write_shared(SharedPush &push) {
 }
 
 size_t WebSocketSession::queued_bytes() const { return conn_ ? conn_->queued_bytes() : 0; }
+
+bool WebSocketSession::send_liveness_ping() {
+  // Only unidirectional plugin streams: the protocol's own pings get pongs.
+  if (closing_ || !conn_ || !binding_ || !(binding_->flags() & GYRE_STREAM_UNIDIRECTIONAL))
+    return false;
+  static constexpr char kPing[] = {'\x89', '\x00'};  // FIN + ping, empty payload
+  conn_->send_copy(std::string_view(kPing, sizeof kPing));
+  return true;
+}
 
 void WebSocketSession::flush() {
   if (conn_ && !closing_) conn_->flush();

@@ -59,6 +59,7 @@ class WebSocketSession : public ConnectionHandler, public Transport, public Stre
   }
   const HeaderList *request_headers() const override;
   void drop_request_headers() override;
+  bool send_liveness_ping() override;
 
   // StreamSink
   void write_raw(std::string_view bytes) override;

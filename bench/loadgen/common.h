@@ -19,6 +19,9 @@
 
 /* Protocol spoken to the server. */
 enum proto { PROTO_V2 = 2, PROTO_V1 = 1 };
+/* How subscribers connect: WebSocket, or the SDK's http_stream emulation
+ * (POST with connect + subscribe as the body, replies as chunked lines). */
+enum transport { TR_WEBSOCKET = 0, TR_HTTP_STREAM = 1 };
 
 /* Phases, written by the parent, polled by workers once per loop turn. */
 enum phase {
@@ -91,6 +94,7 @@ static inline uint32_t *shared_sent(struct shared *s) { return (uint32_t *)(s + 
 struct config {
   const char *scenario;
   enum proto proto;
+  enum transport transport;
   char host[64];
   int port;
   char api_key[128];

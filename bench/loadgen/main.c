@@ -26,6 +26,8 @@ static void usage(FILE *f) {
       "       gyre-loadgen --free-port\n"
       "\n"
       "  --proto v2|v1            v2: Gyre / Centrifugo (default); v1: the Go anchor\n"
+      "  --transport websocket|http_stream  how subscribers connect (v2 only; http_stream:\n"
+      "                           POST /connection/http_stream, no pongs, not with churn)\n"
       "  --host ADDR              server address (127.0.0.1)\n"
       "  --api-key KEY            X-API-Key for /api/publish\n"
       "  --server-pid PID         server process to read /proc from (default: owner of PORT)\n"
@@ -69,6 +71,7 @@ static int has_flag(int argc, char **argv, const char *name) {
 
 static const char *kValueFlags[] = {"--scenario",
                                     "--proto",
+                                    "--transport",
                                     "--host",
                                     "--api-key",
                                     "--server-pid",
@@ -134,6 +137,16 @@ static int parse_config(int argc, char **argv, struct config *c, const char **la
   if ((v = arg_value(argc, argv, "--settle"))) c->settle = atof(v);
   v = arg_value(argc, argv, "--proto");
   c->proto = v && strcmp(v, "v1") == 0 ? PROTO_V1 : PROTO_V2;
+  v = arg_value(argc, argv, "--transport");
+  c->transport = v && strcmp(v, "http_stream") == 0 ? TR_HTTP_STREAM : TR_WEBSOCKET;
+  if (v && c->transport == TR_WEBSOCKET && strcmp(v, "websocket") != 0) {
+    fprintf(stderr, "gyre-loadgen: unknown --transport %s\n", v);
+    exit(2);
+  }
+  if (c->transport == TR_HTTP_STREAM && (c->proto != PROTO_V2 || c->reconnect_rate > 0)) {
+    fprintf(stderr, "gyre-loadgen: --transport http_stream needs --proto v2 and no churn\n");
+    exit(2);
+  }
   snprintf(c->host, sizeof c->host, "%s", (v = arg_value(argc, argv, "--host")) ? v : "127.0.0.1");
   snprintf(c->api_key, sizeof c->api_key, "%s",
            (v = arg_value(argc, argv, "--api-key")) ? v : "bench");
@@ -420,8 +433,11 @@ static int report(struct run *r, FILE *o) {
                     t->protocol_errors + pub_errors + (uint64_t)r->dead + (uint64_t)!r->drained;
   int ok = !r->tool_failed && faults == 0;
 
-  fprintf(o, "{\"label\":\"%s\",\"scenario\":\"%s\",\"proto\":\"%s\",\"server_pid\":%d,\n",
-          r->label, cfg->scenario, cfg->proto == PROTO_V2 ? "v2" : "v1", cfg->server_pid);
+  fprintf(o,
+          "{\"label\":\"%s\",\"scenario\":\"%s\",\"proto\":\"%s\",\"transport\":\"%s\","
+          "\"server_pid\":%d,\n",
+          r->label, cfg->scenario, cfg->proto == PROTO_V2 ? "v2" : "v1",
+          cfg->transport == TR_HTTP_STREAM ? "http_stream" : "websocket", cfg->server_pid);
   fprintf(o,
           " \"params\":{\"conns\":%u,\"channels\":%u,\"rate\":%.1f,\"duration_s\":%.1f,"
           "\"reconnect_rate\":%.1f,\"workers\":%u,\"publishers\":%u,\"payload\":%u},\n",

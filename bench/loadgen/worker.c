@@ -213,7 +213,26 @@ static void conn_open(struct worker *w, struct conn *c) {
     conn_dropped(w, c, strerror(errno), 0);
 }
 
-/* TCP is up: send the upgrade request. */
+/* connect and subscribe as one command text, as the SDKs send them. */
+static int connect_text(struct worker *w, struct conn *c, char *out, size_t size) {
+  if (w->cfg->proto == PROTO_V2)
+    return snprintf(out, size,
+                    "{\"connect\":{\"name\":\"bench\"},\"id\":1}\n"
+                    "{\"subscribe\":{\"channel\":\"%s%u\"},\"id\":2}",
+                    w->cfg->channel_prefix, c->chan);
+  return snprintf(out, size,
+                  "{\"id\":1}\n{\"id\":2,\"method\":1,\"params\":{\"channel\":\"%s%u\"}}",
+                  w->cfg->channel_prefix, c->chan);
+}
+
+/* After the 101: connect and subscribe in one frame. */
+static void send_connect(struct worker *w, struct conn *c) {
+  char cmd[400];
+  int n = connect_text(w, c, cmd, sizeof cmd);
+  send_ws(w, c, 0x1, cmd, (size_t)n);
+}
+
+/* TCP is up: send the upgrade request (or the http_stream POST). */
 static void conn_connected(struct worker *w, struct conn *c) {
   int err = 0;
   socklen_t el = sizeof err;
@@ -222,31 +241,26 @@ static void conn_connected(struct worker *w, struct conn *c) {
     conn_dropped(w, c, strerror(err), 0);
     return;
   }
-  char req[512];
-  int n =
-      snprintf(req, sizeof req,
-               "GET /connection/websocket HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-               w->cfg->host, w->cfg->port, kWsKey);
+  char req[1024];
+  int n;
+  if (w->cfg->transport == TR_HTTP_STREAM) {
+    /* The commands go in the body; the answer is the stream. */
+    char body[400];
+    int bn = connect_text(w, c, body, sizeof body);
+    n = snprintf(req, sizeof req,
+                 "POST /connection/http_stream HTTP/1.1\r\nHost: %s:%d\r\n"
+                 "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%.*s",
+                 w->cfg->host, w->cfg->port, bn, bn, body);
+  } else {
+    n = snprintf(
+        req, sizeof req,
+        "GET /connection/websocket HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        w->cfg->host, w->cfg->port, kWsKey);
+  }
   c->state = ST_HANDSHAKE;
   set_events(w, c, EPOLLIN);
   conn_send(w, c, req, (size_t)n);
-}
-
-/* After the 101: connect and subscribe in one frame, as the SDKs do. */
-static void send_connect(struct worker *w, struct conn *c) {
-  char cmd[400];
-  int n;
-  if (w->cfg->proto == PROTO_V2)
-    n = snprintf(cmd, sizeof cmd,
-                 "{\"connect\":{\"name\":\"bench\"},\"id\":1}\n"
-                 "{\"subscribe\":{\"channel\":\"%s%u\"},\"id\":2}",
-                 w->cfg->channel_prefix, c->chan);
-  else
-    n = snprintf(cmd, sizeof cmd,
-                 "{\"id\":1}\n{\"id\":2,\"method\":1,\"params\":{\"channel\":\"%s%u\"}}",
-                 w->cfg->channel_prefix, c->chan);
-  send_ws(w, c, 0x1, cmd, (size_t)n);
 }
 
 static int find_u64(const char *p, size_t len, const char *key, uint64_t *out) {
@@ -310,7 +324,9 @@ static void on_line(struct worker *w, struct conn *c, const char *p, size_t len)
   }
   if (len == 2 && p[0] == '{' && p[1] == '}') { /* v2 server ping */
     BUMP(&w->ws->pings, 1);
-    if (c->pong) send_ws(w, c, 0x1, "{}", 2);
+    /* http_stream pongs would go through /emulation: runs stay shorter than
+     * ping_interval + pong_timeout instead. */
+    if (c->pong && w->cfg->transport == TR_WEBSOCKET) send_ws(w, c, 0x1, "{}", 2);
     return;
   }
   uint64_t id = 0;
@@ -415,6 +431,31 @@ static size_t parse_frames(struct worker *w, struct conn *c, const char *buf, si
   return off;
 }
 
+/* http_stream: complete chunks ("<hex>\r\n<lines>\r\n"); returns bytes
+ * consumed. The last chunk (size 0) is the end of the stream. */
+static size_t parse_chunks(struct worker *w, struct conn *c, const char *buf, size_t len) {
+  size_t off = 0;
+  while (c->state >= ST_WS) {
+    const char *eol = memmem(buf + off, len - off, "\r\n", 2);
+    if (!eol) break;
+    char *hex_end;
+    unsigned long size = strtoul(buf + off, &hex_end, 16);
+    if (hex_end != eol) {
+      conn_dropped(w, c, "bad chunk size", 0);
+      return len;
+    }
+    size_t start = (size_t)(eol - buf) + 2;
+    if (len - start < size + 2) break;
+    if (size == 0) {
+      conn_dropped(w, c, "end of stream", 0);
+      return len;
+    }
+    on_text(w, c, buf + start, size);
+    off = start + size + 2;
+  }
+  return off;
+}
+
 /* The HTTP response to the upgrade; returns bytes consumed, 0 if partial. */
 static size_t parse_upgrade(struct worker *w, struct conn *c, const char *buf, size_t len) {
   const char *end = memmem(buf, len, "\r\n\r\n", 4);
@@ -423,6 +464,14 @@ static size_t parse_upgrade(struct worker *w, struct conn *c, const char *buf, s
     return 0;
   }
   size_t hl = (size_t)(end - buf) + 4;
+  if (w->cfg->transport == TR_HTTP_STREAM) {
+    if (len < 12 || memcmp(buf + 9, "200", 3) != 0 || !memmem(buf, hl, "chunked", 7)) {
+      conn_dropped(w, c, "http_stream refused", 0);
+      return len;
+    }
+    c->state = ST_WS; /* the commands went with the request */
+    return hl;
+  }
   if (len < 12 || memcmp(buf + 9, "101", 3) != 0 ||
       !memmem(buf, hl, kWsAccept, sizeof kWsAccept - 1)) {
     const char *eol = memchr(buf, '\r', hl);
@@ -459,7 +508,10 @@ static ssize_t on_readable(struct worker *w, struct conn *c) {
     if (c->gen != gen) return r;
     if (off == 0) goto keep;
   }
-  off += parse_frames(w, c, w->scratch + off, len - off);
+  if (w->cfg->transport == TR_HTTP_STREAM)
+    off += parse_chunks(w, c, w->scratch + off, len - off);
+  else
+    off += parse_frames(w, c, w->scratch + off, len - off);
   if (c->gen != gen) return r; /* closed meanwhile */
 keep:
   c->rlen = (uint32_t)(len - off);

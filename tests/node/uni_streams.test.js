@@ -245,3 +245,28 @@ test('uni_websocket: connect request in the query; later messages are ignored', 
   while (Object.keys(m).length === 0);
   assert.deepEqual(m, { channel: 'news:token', pub: { data: { n: 9 }, offset: 1 } });
 });
+
+test('uni_websocket: ping frames check the peer; one that never answers is closed with 3012', {
+  timeout: TEST_TIMEOUT,
+}, async (t) => {
+  const gyre = await server(t);
+  const url = `ws://127.0.0.1:${gyre.port}/connection/uni_websocket`;
+  // A live peer: `ws` answers ping frames by itself, and stays through several pings.
+  const live = await openRaw(url);
+  t.after(() => live.terminate());
+  let pings = 0;
+  live.ws.on('ping', () => pings++);
+  live.sendJson({});
+  assert.ok((await live.nextJson()).connect);
+  // A dead one: never answers.
+  const dead = await openRaw(url, { autoPong: false });
+  t.after(() => dead.terminate());
+  dead.sendJson({});
+  assert.ok((await dead.nextJson()).connect);
+  const { code, reason } = await dead.closed; // ping_interval 1 s + pong_timeout 0.5 s
+  assert.equal(code, 3012);
+  assert.equal(reason, 'no pong');
+  for (let i = 0; i < 3; i++) assert.deepEqual(await live.nextJson(3000), {}, 'app pings keep coming');
+  assert.ok(pings >= 2, `ping frames seen by the live peer: ${pings}`);
+  assert.equal(live.closeInfo, null, 'the live peer is still connected');
+});

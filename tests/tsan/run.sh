@@ -14,7 +14,7 @@ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGYRE_BUILD_TESTS
   -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread \
   -DCMAKE_MODULE_LINKER_FLAGS=-fsanitize=thread >"$work/tsan-configure.log" 2>&1 \
   || { cat "$work/tsan-configure.log"; exit 1; }
-cmake --build "$build" -j2 --target gyre engine-memory auth-jwt >"$work/tsan-build.log" 2>&1 \
+cmake --build "$build" -j2 --target gyre engine-memory auth-jwt transport-sse >"$work/tsan-build.log" 2>&1 \
   || { tail -30 "$work/tsan-build.log"; exit 1; }
 rm -rf "$reports"
 mkdir -p "$reports"
@@ -27,7 +27,8 @@ GYRE_BIN="$build/gyre" GYRE_TEST_PLUGIN_DIR="$work/test-plugins" \
   TSAN_OPTIONS="halt_on_error=1 exitcode=66 log_path=$reports/report" \
   node --test --test-reporter=spec --test-concurrency=1 \
   workers.test.js sdk_basics.test.js sdk_server_actions.test.js sdk_recovery.test.js \
-  api.test.js lifecycle.test.js transport_hooks.test.js auth_hooks.test.js || status=1
+  api.test.js lifecycle.test.js transport_hooks.test.js auth_hooks.test.js \
+  sse_emulation.test.js uni_streams.test.js || status=1
 for r in "$reports"/report*; do
   [ -e "$r" ] || continue
   echo "=== ThreadSanitizer report $r"
