@@ -77,6 +77,27 @@ struct HostThunks {
     }
   }
 
+  static gyre_str node_id(gyre_host *h) {
+    const std::string &id = plugin(h).owner_->node_id_;
+    return gyre_str{id.data(), id.size()};
+  }
+
+  static void handle_control(gyre_host *h, gyre_str data) {
+    try {
+      plugin(h).events_->handle_control(std::string_view(data.ptr ? data.ptr : "", data.len));
+    } catch (const std::exception &e) {
+      LOG_ERROR("control message failed: %s", e.what());
+    }
+  }
+
+  static void handle_resync(gyre_host *h, gyre_str channel) {
+    try {
+      plugin(h).events_->handle_resync(std::string_view(channel.ptr ? channel.ptr : "", channel.len));
+    } catch (const std::exception &e) {
+      LOG_ERROR("resync failed: %s", e.what());
+    }
+  }
+
   static void on_timer(evutil_socket_t, short, void *arg) {
     auto *t = static_cast<gyre_timer *>(arg);
     t->firing = true;
@@ -341,6 +362,10 @@ const gyre_host_api &PluginHost::api() {
       &stream_thunks::buffer_append,
       // ABI 1.3
       &HostThunks::origin_allowed,
+      // ABI 1.4
+      &HostThunks::node_id,
+      &HostThunks::handle_control,
+      &HostThunks::handle_resync,
   };
   return table;
 }

@@ -106,6 +106,7 @@ std::string Node::new_client_id() { return uuid4(); }
 bool Node::load_plugins() {
   plugins_.set_config(config_);
   plugins_.set_transport_services(this);
+  plugins_.set_node_id(uid_);
   for (const auto &load : PluginHost::plan(config_)) {
     std::string error;
     Plugin *p = plugins_.load(load, error);

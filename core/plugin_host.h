@@ -27,6 +27,11 @@ class EngineEventHandler {
                                   const gyre_publication *prev) = 0;
   virtual void handle_join(std::string_view channel, const gyre_client_info &info) = 0;
   virtual void handle_leave(std::string_view channel, const gyre_client_info &info) = 0;
+  // ABI 1.4: node-to-node control bytes from the engine, and "events of
+  // channel (empty: every channel) may have been lost". Without a control
+  // plane (tests, gyre plugins) both are dropped.
+  virtual void handle_control(std::string_view /*data*/) {}
+  virtual void handle_resync(std::string_view /*channel*/) {}
 };
 
 // What transport plugins reach through the host that only the node knows:
@@ -159,6 +164,8 @@ class PluginHost {
   void set_config(const Config &config);
   void set_transport_services(TransportServices *services) { services_ = services; }
   TransportServices *transport_services() const { return services_; }
+  // This node's id (gyre_host_api.node_id). Before the first load.
+  void set_node_id(std::string id) { node_id_ = std::move(id); }
   // Loads and initializes one plugin. On failure returns nullptr and sets
   // error (the load is fully unwound).
   Plugin *load(const PluginLoad &spec, std::string &error);
@@ -179,6 +186,7 @@ class PluginHost {
   Loop &loop_;
   EngineEventHandler &events_;
   TransportServices *services_ = nullptr;
+  std::string node_id_;
   std::string config_root_ = "{}";
   std::map<std::string, std::string> flag_values_;
   std::vector<std::string> reserved_;

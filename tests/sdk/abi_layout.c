@@ -183,6 +183,9 @@ int main(void) {
   FIELD(gyre_host_api, session_deliver);
   FIELD(gyre_host_api, buffer_append);
   FIELD(gyre_host_api, origin_allowed);
+  FIELD(gyre_host_api, node_id);
+  FIELD(gyre_host_api, handle_control);
+  FIELD(gyre_host_api, handle_resync);
 
   SIZE(gyre_engine_ops);
   FIELD(gyre_engine_ops, size);
@@ -197,6 +200,7 @@ int main(void) {
   FIELD(gyre_engine_ops, presence_remove);
   FIELD(gyre_engine_ops, presence_get);
   FIELD(gyre_engine_ops, presence_stats);
+  FIELD(gyre_engine_ops, publish_control);
 
   SIZE(gyre_auth_ops);
   FIELD(gyre_auth_ops, size);

@@ -98,20 +98,18 @@ static gyre_status echo_history(void *state, gyre_str channel, const gyre_histor
 
 /* The table opens with its size, so hosts of other minors read it safely.
  * Presence hooks stay NULL: the node then reports presence as not
- * available. Broker hooks are required for the engine a node runs on. */
+ * available. Broker hooks are required for the engine a node runs on.
+ * Designated initializers: hooks appended by later ABI minors (such as
+ * publish_control) stay NULL without an edit here. */
 static const gyre_engine_ops kEngine = {
-    sizeof(gyre_engine_ops),
-    echo_subscribe, /* subscribe */
-    echo_subscribe, /* unsubscribe: the same no-op */
-    echo_publish,
-    echo_join,
-    echo_leave,
-    echo_history,
-    echo_subscribe, /* remove_history: nothing to remove */
-    NULL,           /* presence_add */
-    NULL,           /* presence_remove */
-    NULL,           /* presence_get */
-    NULL,           /* presence_stats */
+    .size = sizeof(gyre_engine_ops),
+    .subscribe = echo_subscribe,
+    .unsubscribe = echo_subscribe, /* the same no-op */
+    .publish = echo_publish,
+    .publish_join = echo_join,
+    .publish_leave = echo_leave,
+    .history = echo_history,
+    .remove_history = echo_subscribe, /* nothing to remove */
 };
 
 static gyre_status echo_init(const gyre_host_api *api, gyre_host *host, void **state) {

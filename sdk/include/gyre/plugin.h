@@ -99,7 +99,7 @@ extern "C" {
 /* ABI version this header describes (compile time). The host's runtime values
  * are in gyre_host_api.abi_major / abi_minor. */
 #define GYRE_ABI_MAJOR 1
-#define GYRE_ABI_MINOR 3
+#define GYRE_ABI_MINOR 4
 
 #if defined(_WIN32)
 #define GYRE_PLUGIN_EXPORT __declspec(dllexport)
@@ -631,6 +631,31 @@ typedef struct gyre_host_api {
    * origin). A transport answers CORS with it: allowed -> echo the Origin in
    * Access-Control-Allow-Origin; not allowed -> refuse (403). */
   bool (*origin_allowed)(gyre_host *host, gyre_str origin, gyre_str host_header);
+
+  /* ---- ABI 1.4: check api->abi_minor >= 4 (or api->size) before use ---- */
+  /* Node-to-node traffic for engines that connect several nodes (see
+   * gyre_engine_ops.publish_control). */
+
+  /* node_id: this node's id, unique per process start (the `node` of
+   * connect results and of `info`). THREAD-SAFE; the view stays valid until
+   * the plugin is destroyed. An engine routes unicast control messages to
+   * it. */
+  gyre_str (*node_id)(gyre_host *host);
+  /* handle_control: a control message arrived (the bytes some node, this
+   * one included, gave publish_control addressed to this node or to all).
+   * Loop thread; data borrowed for the call. The host parses and bounds the
+   * bytes itself (malformed ones are counted and dropped), and makes no
+   * engine call from inside it. */
+  void (*handle_control)(gyre_host *host, gyre_str data);
+  /* handle_resync: events of `channel` (empty: of every channel) may have
+   * been lost on their way to this node, e.g. because the engine's
+   * subscription connection was re-established. The host then reads each
+   * such channel's top position (history with limit 0) and makes every
+   * positioned subscriber whose position differs recover: unsubscribe 2500
+   * (the SDK resubscribes and recovers from history), or disconnect 3010
+   * for server-side subscriptions. Loop thread; may be called from inside
+   * any engine callback; channel borrowed. */
+  void (*handle_resync)(gyre_host *host, gyre_str channel);
 } gyre_host_api;
 
 /* ------------------------------------------------------------------------ */
@@ -691,6 +716,15 @@ typedef struct gyre_engine_ops {
                                  gyre_op *op);
   gyre_status (*presence_get)(void *state, gyre_str channel, gyre_op *op);
   gyre_status (*presence_stats)(void *state, gyre_str channel, gyre_op *op);
+  /* ABI 1.4. publish_control: deliver `data` (opaque bytes, at most
+   * 1 MiB) to the node whose node_id is `node` (empty: to every node, this
+   * one included) through its handle_control. Delivery is at most once; the
+   * order of messages from one node to another is kept. Complete with
+   * `complete` once the engine handed the message on (GYRE_OK), or with an
+   * error when it cannot (GYRE_ERR_UNAVAILABLE while the backend is down).
+   * NULL: a single-node engine; the host then keeps node-to-node work
+   * local (server API calls act on this node's connections only). */
+  gyre_status (*publish_control)(void *state, gyre_str node, gyre_str data, gyre_op *op);
 } gyre_engine_ops;
 
 /* ------------------------------------------------------------------------ */
