@@ -92,7 +92,8 @@ struct HostThunks {
 
   static void handle_resync(gyre_host *h, gyre_str channel) {
     try {
-      plugin(h).events_->handle_resync(std::string_view(channel.ptr ? channel.ptr : "", channel.len));
+      plugin(h).events_->handle_resync(
+          std::string_view(channel.ptr ? channel.ptr : "", channel.len));
     } catch (const std::exception &e) {
       LOG_ERROR("resync failed: %s", e.what());
     }
@@ -211,6 +212,25 @@ struct HostThunks {
     if (!d.parse(*v) || !d.root().is_string()) return false;
     auto &s = plugin(h).strings_[key];
     s = d.root().as_string();
+    *out = gyre_str{s.data(), s.size()};
+    return true;
+  }
+
+  static bool config_get_list(gyre_host *h, const char *key, size_t index, gyre_str *out) {
+    const std::string *v = config_value(h, key);
+    if (!v) return false;
+    json::Document d;
+    if (!d.parse(*v)) return false;
+    json::Value item;
+    if (d.root().is_string()) {
+      if (index == 0) item = d.root();
+    } else if (d.root().is_array()) {
+      item = d.root().first_child();
+      for (size_t i = 0; i < index && item; ++i) item = item.next_sibling();
+    }
+    if (!item || !item.is_string()) return false;
+    auto &s = plugin(h).strings_[std::string(key) + "\x1f" + std::to_string(index)];
+    s = item.as_string();
     *out = gyre_str{s.data(), s.size()};
     return true;
   }
@@ -366,6 +386,7 @@ const gyre_host_api &PluginHost::api() {
       &HostThunks::node_id,
       &HostThunks::handle_control,
       &HostThunks::handle_resync,
+      &HostThunks::config_get_list,
   };
   return table;
 }

@@ -31,6 +31,7 @@ const char *type_name(gyre_config_type t) {
     case GYRE_CONFIG_INT: return "an integer";
     case GYRE_CONFIG_BOOL: return "a boolean";
     case GYRE_CONFIG_DURATION_MS: return "a duration";
+    case GYRE_CONFIG_STRING_LIST: return "a string or an array of strings";
   }
   return "a known type";
 }
@@ -47,6 +48,13 @@ bool value_fits(const gyre_config_field &field, const json::Value &v) {
       bool has_unit = text.find_first_not_of("0123456789.-+") != std::string::npos;
       return v.as_int64().has_value() || (v.is_string() && has_unit && parse_duration_ms(text, ms));
     }
+    case GYRE_CONFIG_STRING_LIST: {
+      if (v.is_string()) return true;
+      if (!v.is_array()) return false;
+      for (auto item = v.first_child(); item; item = item.next_sibling())
+        if (!item.is_string()) return false;
+      return true;
+    }
   }
   return false;
 }
@@ -55,7 +63,8 @@ void store_defaults(const gyre_config_field *schema, std::map<std::string, std::
   for (const gyre_config_field *f = schema; f && f->key; ++f) {
     if (!f->default_value) continue;
     std::string text;
-    if (f->type == GYRE_CONFIG_STRING || f->type == GYRE_CONFIG_DURATION_MS)
+    if (f->type == GYRE_CONFIG_STRING || f->type == GYRE_CONFIG_DURATION_MS ||
+        f->type == GYRE_CONFIG_STRING_LIST)
       json::append_quoted(text, f->default_value);
     else
       text = f->default_value;
@@ -108,6 +117,23 @@ std::string env_json(const gyre_config_field &f, const char *text) {
     std::string t = text;
     if (t == "true" || t == "1") return "true";
     if (t == "false" || t == "0") return "false";
+  }
+  if (f.type == GYRE_CONFIG_STRING_LIST) {
+    // "redis://a:6379 redis://b:6379" or "a:6379,b:6379": a JSON array.
+    out = "[";
+    std::string_view rest(text);
+    bool first = true;
+    while (!rest.empty()) {
+      size_t end = rest.find_first_of(" ,");
+      std::string_view item = rest.substr(0, end);
+      if (!item.empty()) {
+        if (!first) out += ',';
+        json::append_quoted(out, item);
+        first = false;
+      }
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    }
+    return out + "]";
   }
   if (f.type == GYRE_CONFIG_INT || f.type == GYRE_CONFIG_DURATION_MS) {
     json::Document d;

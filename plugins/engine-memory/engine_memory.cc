@@ -110,9 +110,18 @@ gyre_status op_presence_stats(void *state, gyre_str channel, gyre_op *op) {
 }
 
 const gyre_engine_ops kOps = {
-    sizeof(gyre_engine_ops), op_subscribe,       op_unsubscribe,  op_publish,
-    op_publish_join,         op_publish_leave,   op_history,      op_remove_history,
-    op_presence_add,         op_presence_remove, op_presence_get, op_presence_stats,
+    sizeof(gyre_engine_ops),
+    op_subscribe,
+    op_unsubscribe,
+    op_publish,
+    op_publish_join,
+    op_publish_leave,
+    op_history,
+    op_remove_history,
+    op_presence_add,
+    op_presence_remove,
+    op_presence_get,
+    op_presence_stats,
     nullptr,  // publish_control: one node, no control plane
 };
 

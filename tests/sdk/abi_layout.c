@@ -186,6 +186,7 @@ int main(void) {
   FIELD(gyre_host_api, node_id);
   FIELD(gyre_host_api, handle_control);
   FIELD(gyre_host_api, handle_resync);
+  FIELD(gyre_host_api, config_get_list);
 
   SIZE(gyre_engine_ops);
   FIELD(gyre_engine_ops, size);
@@ -273,6 +274,7 @@ int main(void) {
   CONST(GYRE_CONFIG_INT);
   CONST(GYRE_CONFIG_BOOL);
   CONST(GYRE_CONFIG_DURATION_MS);
+  CONST(GYRE_CONFIG_STRING_LIST);
   CONST(GYRE_WATCH_READ);
   CONST(GYRE_WATCH_WRITE);
   printf("symbol %s\n", GYRE_PLUGIN_ENTRY_SYMBOL);

@@ -269,7 +269,11 @@ typedef enum gyre_config_type {
   GYRE_CONFIG_STRING = 1,
   GYRE_CONFIG_INT = 2,
   GYRE_CONFIG_BOOL = 3,
-  GYRE_CONFIG_DURATION_MS = 4 /* "500ms", "25s", "1m", "2h", or a number of ms */
+  GYRE_CONFIG_DURATION_MS = 4, /* "500ms", "25s", "1m", "2h", or a number of ms */
+  /* ABI 1.4: a string or an array of strings (read with config_get_list);
+   * from the environment or a flag, items separated by spaces or commas.
+   * Its default_value is one item, or NULL. */
+  GYRE_CONFIG_STRING_LIST = 5
 } gyre_config_type;
 
 /* One setting a plugin accepts. The host validates the plugin's config
@@ -656,6 +660,11 @@ typedef struct gyre_host_api {
    * for server-side subscriptions. Loop thread; may be called from inside
    * any engine callback; channel borrowed. */
   void (*handle_resync)(gyre_host *host, gyre_str channel);
+  /* config_get_list: item `index` (from 0) of a GYRE_CONFIG_STRING_LIST
+   * setting (a single string is a list of one). False past the end, or when
+   * the key is not a list setting. The view stays valid until the plugin is
+   * destroyed. Loop thread. */
+  bool (*config_get_list)(gyre_host *host, const char *key, size_t index, gyre_str *out);
 } gyre_host_api;
 
 /* ------------------------------------------------------------------------ */
