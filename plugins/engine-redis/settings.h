@@ -1,0 +1,43 @@
+// engine.redis.* settings, read through the host from the server config's
+// "engine.redis" section (Centrifugo v6 keys), and the address syntax.
+#pragma once
+
+#include <gyre/plugin.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gyre::redis {
+
+// One Redis server. `host` is an IP address once resolved (hiredis resolves
+// names with a blocking getaddrinfo, which must not run on the loop later).
+struct RedisAddress {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string user;
+  std::string password;
+  int db = 0;
+  std::string text;  // as configured, without the password (for logs)
+};
+
+struct RedisSettings {
+  std::vector<RedisAddress> shards;  // channels are spread over all of them
+  std::string prefix = "centrifugo";
+  int64_t connect_timeout_ms = 1000;
+  int64_t io_timeout_ms = 4000;
+  std::string client_name;
+};
+
+// Parses "host:port", "redis://[[user]:password@]host[:port][/db]" or
+// "tcp://host:port". Empty string on success, else why not.
+std::string parse_address(std::string_view text, RedisAddress &out);
+
+// Reads every setting (and resolves host names). Empty on success, else a
+// message naming the key.
+std::string read_settings(const gyre_host_api *api, gyre_host *host, RedisSettings &out);
+
+extern const gyre_config_field kConfigSchema[];
+
+}  // namespace gyre::redis

@@ -1,0 +1,36 @@
+// Which Redis shard holds a channel: jump consistent hash (Lamping & Veach)
+// over FNV-1a-64 of the channel name, exactly as Centrifuge computes it, so
+// a channel lands on the same shard index as with Centrifugo (spec §7.1).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace gyre::redis {
+
+inline uint64_t fnv1a64(std::string_view s) {
+  uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// Bucket in [0, n) for key; n >= 1.
+inline int jump_hash(uint64_t key, int n) {
+  int64_t b = -1, j = 0;
+  while (j < n) {
+    b = j;
+    key = key * 2862933555777941757ULL + 1;
+    j = static_cast<int64_t>(static_cast<double>(b + 1) * (static_cast<double>(1LL << 31) /
+                                                           static_cast<double>((key >> 33) + 1)));
+  }
+  return static_cast<int>(b);
+}
+
+inline int shard_of(std::string_view channel, int shards) {
+  return shards <= 1 ? 0 : jump_hash(fnv1a64(channel), shards);
+}
+
+}  // namespace gyre::redis
