@@ -92,8 +92,21 @@ int64_t RedisConnection::now() const { return api_->now_ms(host_); }
 
 void RedisConnection::start() { connect_now(); }
 
+void RedisConnection::set_address(const std::string &host, int port) {
+  if (host == addr_.host && port == addr_.port) return;
+  addr_.host = host;
+  addr_.port = port;
+  if (ac_) drop("the master moved");
+  next_attempt_ms_ = 0;
+  failures_ = 0;
+}
+
 void RedisConnection::connect_now() {
   char msg[256];
+  if (addr_.host.empty()) {  // Sentinel has not named the master yet
+    next_attempt_ms_ = now() + 100;
+    return;
+  }
   redisAsyncContext *ac = redisAsyncConnect(addr_.host.c_str(), addr_.port);
   if (!ac || ac->err) {
     std::snprintf(msg, sizeof msg, "%s", ac ? ac->errstr : "out of memory");
@@ -145,6 +158,18 @@ void RedisConnection::handshake() {
     const char *argv[] = {"SELECT", db.c_str()};
     size_t lens[] = {6, db.size()};
     send(2, argv, lens, check("SELECT"));
+  }
+  if (!addr_.sentinels.empty()) {
+    // A demoted master may still look healthy for a while (spec §7.2).
+    const char *argv[] = {"ROLE"};
+    size_t lens[] = {4};
+    send(1, argv, lens, [this](redisReply *r) {
+      if (!r) return;
+      bool master = r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                    r->element[0]->type == REDIS_REPLY_STRING &&
+                    std::string_view(r->element[0]->str, r->element[0]->len) == "master";
+      if (!master) drop("not a master (ROLE)");
+    });
   }
   if (!settings_.client_name.empty()) {
     const char *argv[] = {"CLIENT", "SETNAME", settings_.client_name.c_str()};

@@ -72,6 +72,10 @@ class RedisConnection {
 
   // Drops the context now (as after a timeout) and reconnects after backoff.
   void drop(const char *why);
+  // Where the next attempt goes (Sentinel: the master the sentinels name).
+  // A connection to another address is dropped.
+  void set_address(const std::string &host, int port);
+  const RedisAddress &address() const { return addr_; }
 
  private:
   struct Pending {

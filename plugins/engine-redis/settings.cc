@@ -21,8 +21,12 @@ const gyre_config_field kConfigSchema[] = {
     {"password", GYRE_CONFIG_STRING, nullptr, "password (AUTH); never logged"},
     {"db", GYRE_CONFIG_INT, "0", "database number (SELECT); PUB/SUB ignores it"},
     {"client_name", GYRE_CONFIG_STRING, nullptr, "CLIENT SETNAME of every connection"},
-    {"sentinel_address", GYRE_CONFIG_STRING_LIST, nullptr, "Redis Sentinel: not supported yet"},
-    {"sentinel_master_name", GYRE_CONFIG_STRING, nullptr, "Redis Sentinel: not supported yet"},
+    {"sentinel_address", GYRE_CONFIG_STRING_LIST, nullptr,
+     "Redis Sentinel servers (host:port) that name the master of sentinel_master_name; "
+     "one shard (use redis+sentinel:// addresses for several)"},
+    {"sentinel_master_name", GYRE_CONFIG_STRING, nullptr, "the master's name at the sentinels"},
+    {"sentinel_user", GYRE_CONFIG_STRING, nullptr, "ACL user at the sentinels"},
+    {"sentinel_password", GYRE_CONFIG_STRING, nullptr, "password at the sentinels; never logged"},
     {"cluster_address", GYRE_CONFIG_STRING_LIST, nullptr, "Redis Cluster: not supported yet"},
     {nullptr, GYRE_CONFIG_STRING, nullptr, nullptr},
 };
@@ -86,14 +90,88 @@ std::string redact(std::string_view text) {
   return std::string(text.substr(0, from)) + "***" + std::string(text.substr(at));
 }
 
+bool parse_host_port(std::string_view s, int default_port, std::string &host, int &port) {
+  std::string_view h = s, p;
+  if (s.starts_with('[')) {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos) return false;
+    h = s.substr(1, close - 1);
+    std::string_view rest = s.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return false;
+      p = rest.substr(1);
+    }
+  } else if (size_t colon = s.rfind(':'); colon != std::string_view::npos) {
+    h = s.substr(0, colon);
+    p = s.substr(colon + 1);
+  }
+  port = default_port;
+  if (h.empty() || (!p.empty() && !parse_int(p, 1, 65535, port))) return false;
+  host = std::string(h);
+  return true;
+}
+
+// After "redis+sentinel://".
+std::string parse_sentinel(std::string_view s, RedisAddress &out) {
+  std::string_view query;
+  if (size_t q = s.find('?'); q != std::string_view::npos) {
+    query = s.substr(q + 1);
+    s = s.substr(0, q);
+  }
+  if (size_t at = s.rfind('@'); at != std::string_view::npos) {
+    std::string_view cred = s.substr(0, at);
+    s.remove_prefix(at + 1);
+    size_t colon = cred.find(':');
+    if (colon == std::string_view::npos) {
+      out.password = url_decode(cred);
+    } else {
+      out.user = url_decode(cred.substr(0, colon));
+      out.password = url_decode(cred.substr(colon + 1));
+    }
+  }
+  if (size_t slash = s.find('/'); slash != std::string_view::npos) {
+    std::string_view db = s.substr(slash + 1);
+    s = s.substr(0, slash);
+    if (!db.empty() && !parse_int(db, 0, 1 << 20, out.db)) return "bad database number";
+  }
+  while (!s.empty()) {
+    size_t comma = s.find(',');
+    std::string_view one = s.substr(0, comma);
+    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+    std::string host;
+    int port = 0;
+    if (!parse_host_port(one, 26379, host, port)) return "bad sentinel address";
+    if (!resolve(host)) return "cannot resolve sentinel host " + host;
+    out.sentinels.emplace_back(std::move(host), port);
+  }
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view kv = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = kv.find('=');
+    std::string_view k = kv.substr(0, eq);
+    std::string v = eq == std::string_view::npos ? std::string() : url_decode(kv.substr(eq + 1));
+    if (k == "sentinel_master_name") out.master_name = v;
+    if (k == "sentinel_password") out.sentinel_password = v;
+    if (k == "sentinel_user") out.sentinel_user = v;
+  }
+  if (out.sentinels.empty()) return "no sentinel address";
+  if (out.master_name.empty()) return "sentinel_master_name missing";
+  out.host.clear();
+  out.port = 0;
+  out.text = "sentinel master " + out.master_name;
+  return {};
+}
+
 }  // namespace
 
 std::string parse_address(std::string_view text, RedisAddress &out) {
   out = RedisAddress{};
   std::string_view s = text;
   bool url = false;
-  if (s.starts_with("redis+sentinel://") || s.starts_with("redis+cluster://"))
-    return "Redis Sentinel and Redis Cluster are not supported by this version of engine-redis";
+  if (s.starts_with("redis+cluster://"))
+    return "Redis Cluster is not supported by this version of engine-redis";
+  if (s.starts_with("redis+sentinel://")) return parse_sentinel(s.substr(17), out);
   if (s.starts_with("rediss://")) return "TLS to Redis (rediss://) is not supported yet";
   if (s.starts_with("unix://")) return "unix sockets are not supported";
   if (s.starts_with("redis://")) {
@@ -152,25 +230,47 @@ std::string read_settings(const gyre_host_api *api, gyre_host *host, RedisSettin
   auto str = [&](const char *key, std::string &dst) {
     if (api->config_get_string(host, key, &v)) dst.assign(v.ptr ? v.ptr : "", v.len);
   };
-  for (const char *key : {"sentinel_master_name"}) {
-    std::string s;
-    str(key, s);
-    if (!s.empty())
-      return std::string("engine.redis.") + key +
-             ": Redis Sentinel is not supported by this version of engine-redis";
-  }
-  for (const char *key : {"sentinel_address", "cluster_address"})
-    if (api->config_get_list(host, key, 0, &v))
-      return std::string("engine.redis.") + key +
-             ": Redis Sentinel and Redis Cluster are not supported by this version of "
-             "engine-redis";
-  std::string user, password;
+  if (api->config_get_list(host, "cluster_address", 0, &v))
+    return "engine.redis.cluster_address: Redis Cluster is not supported by this version of "
+           "engine-redis";
+  std::string user, password, master, s_user, s_password;
   str("user", user);
   str("password", password);
+  str("sentinel_master_name", master);
+  str("sentinel_user", s_user);
+  str("sentinel_password", s_password);
+  // Centrifugo's separate keys: the sentinels of one master, one shard.
+  std::string sentinel_url;
+  RedisAddress from_sentinel_keys;
+  for (size_t i = 0; api->config_get_list(host, "sentinel_address", i, &v); ++i) {
+    if (i) sentinel_url += ',';
+    sentinel_url.append(v.ptr ? v.ptr : "", v.len);
+  }
+  if (!sentinel_url.empty()) {
+    if (master.empty())
+      return "engine.redis.sentinel_master_name: required with engine.redis.sentinel_address";
+    RedisAddress &a = from_sentinel_keys;
+    std::string err = parse_sentinel(sentinel_url + "?sentinel_master_name=x", a);
+    if (!err.empty()) return "engine.redis.sentinel_address: " + err;
+    a.master_name = master;
+    a.text = "sentinel master " + master;
+  } else if (!master.empty()) {
+    return "engine.redis.sentinel_address: required with engine.redis.sentinel_master_name";
+  }
   int64_t db = 0;
   api->config_get_int(host, "db", &db);
   if (db < 0 || db > (1 << 20)) return "engine.redis.db: must be between 0 and 1048576";
-  for (size_t i = 0; api->config_get_list(host, "address", i, &v); ++i) {
+  if (!from_sentinel_keys.sentinels.empty()) {
+    // engine.redis.address (its default included) is not used then.
+    RedisAddress a = std::move(from_sentinel_keys);
+    a.user = user;
+    a.password = password;
+    a.db = static_cast<int>(db);
+    a.sentinel_user = s_user;
+    a.sentinel_password = s_password;
+    out.shards.push_back(std::move(a));
+  }
+  for (size_t i = 0; sentinel_url.empty() && api->config_get_list(host, "address", i, &v); ++i) {
     if (i >= 64) return "engine.redis.address: at most 64 shards";
     RedisAddress a;
     std::string text(v.ptr ? v.ptr : "", v.len);
@@ -179,6 +279,10 @@ std::string read_settings(const gyre_host_api *api, gyre_host *host, RedisSettin
     if (a.user.empty()) a.user = user;
     if (a.password.empty()) a.password = password;
     if (a.db == 0) a.db = static_cast<int>(db);
+    if (!a.sentinels.empty()) {
+      if (a.sentinel_user.empty()) a.sentinel_user = s_user;
+      if (a.sentinel_password.empty()) a.sentinel_password = s_password;
+    }
     out.shards.push_back(std::move(a));
   }
   if (out.shards.empty()) return "engine.redis.address: no address given";

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace gyre::redis {
@@ -20,6 +21,12 @@ struct RedisAddress {
   std::string password;
   int db = 0;
   std::string text;  // as configured, without the password (for logs)
+  // Redis Sentinel: when set, host/port above are the master the sentinels
+  // name (unknown until one answers), not configuration.
+  std::vector<std::pair<std::string, int>> sentinels;
+  std::string master_name;
+  std::string sentinel_user;
+  std::string sentinel_password;
 };
 
 struct RedisSettings {
@@ -30,8 +37,10 @@ struct RedisSettings {
   std::string client_name;
 };
 
-// Parses "host:port", "redis://[[user]:password@]host[:port][/db]" or
-// "tcp://host:port". Empty string on success, else why not.
+// Parses "host:port", "redis://[[user]:password@]host[:port][/db]",
+// "tcp://host:port" or "redis+sentinel://[[user]:password@]host:port[,host:port...]
+// ?sentinel_master_name=NAME[&sentinel_password=P]" (the credentials are the
+// master's). Empty string on success, else why not.
 std::string parse_address(std::string_view text, RedisAddress &out);
 
 // Reads every setting (and resolves host names). Empty on success, else a

@@ -21,22 +21,31 @@ Shard::Shard(const gyre_host_api *api, gyre_host *host, const RedisAddress &addr
       api, host, addr, settings, RedisConnection::Role::Command, tag + " commands", *this);
   pubsub_ = std::make_unique<RedisConnection>(
       api, host, addr, settings, RedisConnection::Role::PubSub, tag + " pub/sub", *this);
+  if (!addr.sentinels.empty())
+    sentinel_ = std::make_unique<SentinelResolver>(api, host, addr, settings, tag + " sentinel",
+                                                   [this](const std::string &h, int port) {
+                                                     cmd_->set_address(h, port);
+                                                     pubsub_->set_address(h, port);
+                                                   });
 }
 
 Shard::~Shard() {
   if (flush_timer_) api_->timer_stop(host_, flush_timer_);
   flush_timer_ = nullptr;
+  sentinel_.reset();
   pubsub_.reset();
   cmd_.reset();
   for (auto &[name, ch] : channels_) finish(ch.waiters, GYRE_ERR_UNAVAILABLE, "engine stopping");
 }
 
 void Shard::start() {
+  if (sentinel_) sentinel_->start();
   cmd_->start();
   pubsub_->start();
 }
 
 void Shard::tick(int64_t now_ms) {
+  if (sentinel_) sentinel_->tick(now_ms);
   cmd_->tick(now_ms);
   pubsub_->tick(now_ms);
 }

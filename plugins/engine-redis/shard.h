@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "sentinel.h"
 
 namespace gyre::redis {
 
@@ -81,6 +82,7 @@ class Shard : public RedisConnection::Events {
   ShardEvents &events_;
   std::unique_ptr<RedisConnection> cmd_;
   std::unique_ptr<RedisConnection> pubsub_;
+  std::unique_ptr<SentinelResolver> sentinel_;  // when the shard is a Sentinel master
   std::unordered_map<std::string, Channel> channels_;
   std::vector<std::string> to_subscribe_;
   std::vector<std::string> to_unsubscribe_;

@@ -122,4 +122,16 @@ TEST(RedisSettings, Addresses) {
   EXPECT_NE(parse_address("redis://127.0.0.1/x", a), "");
   EXPECT_NE(parse_address("rediss://127.0.0.1", a), "");
   EXPECT_NE(parse_address("", a), "");
+  EXPECT_NE(parse_address("redis+cluster://127.0.0.1:7000", a), "");
+  EXPECT_EQ(parse_address("redis+sentinel://:pw@127.0.0.1:26379,127.0.0.1?sentinel_master_name=m1&"
+                          "sentinel_password=sp",
+                          a),
+            "");
+  ASSERT_EQ(a.sentinels.size(), 2u);
+  EXPECT_EQ(a.sentinels[1].second, 26379);
+  EXPECT_EQ(a.master_name, "m1");
+  EXPECT_EQ(a.password, "pw");
+  EXPECT_EQ(a.sentinel_password, "sp");
+  EXPECT_TRUE(a.host.empty());  // named by the sentinels at run time
+  EXPECT_NE(parse_address("redis+sentinel://127.0.0.1:26379", a), "");  // no master name
 }
