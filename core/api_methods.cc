@@ -3,14 +3,10 @@
 // on per-method endpoints, 107 inside batch and legacy requests).
 #include <openssl/evp.h>
 
-#include <map>
-#include <set>
-
 #include "api.h"
-#include "client.h"
+#include "controller.h"
 #include "log.h"
 #include "node.h"
-#include "worker.h"
 
 namespace gyre {
 
@@ -240,34 +236,28 @@ void ServerApi::broadcast(const json::Value &p, ApiDone done) {
 
 namespace {
 
-struct Target {
-  std::string user, client, session;
-};
-
-// Runs act(client) on the worker thread of every connection the request
-// targets, then done() on the node loop (so a later request sees the effect).
-void for_targets(Node &node, const Target &t, std::function<void(Client &)> act,
-                 std::function<void()> done) {
-  if (!t.session.empty()) return done();  // no session-based transports yet
-  node.on_every_worker(
-      [&node, user = t.user, client = t.client, act](Worker &w) {
-        for (Client *c : node.registry().targets_on(w, user, client)) act(*c);
-      },
-      std::move(done));
+// The targets every node looks up among its own connections.
+bool read_target(const json::Value &p, ControlMessage &m) {
+  return read_string(p, "user", m.user) && read_string(p, "client", m.client) &&
+         read_string(p, "session", m.session);
 }
 
-bool read_target(const json::Value &p, Target &t) {
-  return read_string(p, "user", t.user) && read_string(p, "client", t.client) &&
-         read_string(p, "session", t.session);
+// Runs a command here and on every other node (see Controller::apply).
+void run_everywhere(Node &node, ControlMessage cmd, ApiDone done) {
+  node.controller().run_command(std::move(cmd), [done](const Error *e) {
+    if (e) return done(ApiOutcome::fail(*e));
+    done(ApiOutcome::ok("{}"));
+  });
 }
 
 }  // namespace
 
 void ServerApi::subscribe(const json::Value &p, ApiDone done) {
-  Target t;
-  std::string channel, b64info, b64data;
+  ControlMessage m;
+  m.type = ControlType::Subscribe;
+  std::string b64info, b64data;
   int64_t expire_at = 0;
-  if (!read_target(p, t) || !read_string(p, "channel", channel) ||
+  if (!read_target(p, m) || !read_string(p, "channel", m.channel) ||
       !read_string(p, "b64info", b64info) || !read_string(p, "b64data", b64data) ||
       !read_int(p, "expire_at", expire_at))
     return done(ApiOutcome::bad_input());
@@ -275,42 +265,35 @@ void ServerApi::subscribe(const json::Value &p, ApiDone done) {
   if (since && !since.is_null() && !since.is_object()) return done(ApiOutcome::bad_input());
   auto over = p.get("override", true);
   if (over && !over.is_null() && !over.is_object()) return done(ApiOutcome::bad_input());
-  if (channel.empty()) return done(ApiOutcome::fail(errors::kBadRequest));
-  if (!node_.config().channel.resolve(channel))
+  if (m.channel.empty()) return done(ApiOutcome::fail(errors::kBadRequest));
+  if (!node_.config().channel.resolve(m.channel))
     return done(ApiOutcome::fail(errors::kUnknownChannel));
-  std::string info(raw(p, "info")), data(raw(p, "data"));
-  if (!b64info.empty() && !b64decode(b64info, info))
+  m.info = std::string(raw(p, "info"));
+  m.data = std::string(raw(p, "data"));
+  if (!b64info.empty() && !b64decode(b64info, m.info))
     return done(ApiOutcome::fail(errors::kBadRequest));
-  if (!b64data.empty() && !b64decode(b64data, data))
+  if (!b64data.empty() && !b64decode(b64data, m.data))
     return done(ApiOutcome::fail(errors::kBadRequest));
-  for_targets(
-      node_, t, [channel, info, data](Client &c) { c.server_subscribe(channel, info, data); },
-      [done] { done(ApiOutcome::ok("{}")); });
+  run_everywhere(node_, std::move(m), std::move(done));
 }
 
 void ServerApi::unsubscribe(const json::Value &p, ApiDone done) {
-  Target t;
-  std::string channel;
-  if (!read_target(p, t) || !read_string(p, "channel", channel))
+  ControlMessage m;
+  m.type = ControlType::Unsubscribe;
+  if (!read_target(p, m) || !read_string(p, "channel", m.channel))
     return done(ApiOutcome::bad_input());
-  if (!channel.empty() && !node_.config().channel.resolve(channel))
+  if (!m.channel.empty() && !node_.config().channel.resolve(m.channel))
     return done(ApiOutcome::fail(errors::kUnknownChannel));
-  auto act = [channel](Client &c) {
-    if (!channel.empty()) return c.server_unsubscribe(channel, unsubscribes::kServer);
-    std::vector<std::string> all;
-    c.for_each_subscription([&](const ClientSubscription &s) { all.push_back(s.channel); });
-    for (const auto &ch : all) c.server_unsubscribe(ch, unsubscribes::kServer);
-  };
-  for_targets(node_, t, act, [done] { done(ApiOutcome::ok("{}")); });
+  run_everywhere(node_, std::move(m), std::move(done));
 }
 
 void ServerApi::disconnect(const json::Value &p, ApiDone done) {
-  Target t;
-  std::vector<std::string> whitelist;
-  if (!read_target(p, t) || !read_string_list(p, "whitelist", whitelist))
+  ControlMessage m;
+  m.type = ControlType::Disconnect;
+  if (!read_target(p, m) || !read_string_list(p, "whitelist", m.whitelist))
     return done(ApiOutcome::bad_input());
-  uint32_t code_out = disconnects::kForceNoReconnect.code;
-  std::string reason_out(disconnects::kForceNoReconnect.reason);
+  m.code = disconnects::kForceNoReconnect.code;
+  m.reason = std::string(disconnects::kForceNoReconnect.reason);
   std::string reason;
   auto dv = p.get("disconnect", true);
   if (dv && !dv.is_null()) {
@@ -322,33 +305,21 @@ void ServerApi::disconnect(const json::Value &p, ApiDone done) {
       // Only codes a close frame may carry and the SDKs interpret
       // (3000-4999); anything else would reach clients as 1006.
       if (code < 3000 || code > 4999) return done(ApiOutcome::fail(errors::kBadRequest));
-      code_out = static_cast<uint32_t>(code);
-      reason_out = reason;
+      m.code = static_cast<uint32_t>(code);
+      m.reason = reason;
     }
   }
-  auto spare = std::make_shared<const std::set<std::string, std::less<>>>(whitelist.begin(),
-                                                                          whitelist.end());
-  auto act = [spare, code_out, reason_out](Client &c) {
-    if (!spare->count(c.id())) c.disconnect(Disconnect{code_out, reason_out});
-  };
-  for_targets(node_, t, act, [done] { done(ApiOutcome::ok("{}")); });
+  run_everywhere(node_, std::move(m), std::move(done));
 }
 
 void ServerApi::refresh(const json::Value &p, ApiDone done) {
-  Target t;
-  bool expired = false;
-  int64_t expire_at = 0;
-  if (!read_target(p, t) || !read_bool(p, "expired", expired) ||
-      !read_int(p, "expire_at", expire_at))
+  ControlMessage m;
+  m.type = ControlType::Refresh;
+  if (!read_target(p, m) || !read_bool(p, "expired", m.expired) ||
+      !read_int(p, "expire_at", m.expire_at))
     return done(ApiOutcome::bad_input());
-  auto act = [expired, expire_at, info = std::string(raw(p, "info"))](Client &c) {
-    if (expired) return c.disconnect(disconnects::kExpired);
-    if (!info.empty()) c.set_conn_info(info);
-    // No expiry given: the connection stops expiring.
-    // Capped at the year 9999: x1000 must not overflow.
-    c.set_expire_at(expire_at > 0 ? std::min<int64_t>(expire_at, 253402300799) * 1000 : 0);
-  };
-  for_targets(node_, t, act, [done] { done(ApiOutcome::ok("{}")); });
+  m.info = std::string(raw(p, "info"));
+  run_everywhere(node_, std::move(m), std::move(done));
 }
 
 void ServerApi::presence(const json::Value &p, bool stats, ApiDone done) {
@@ -404,48 +375,18 @@ void ServerApi::channels(const json::Value &p, ApiDone done) {
   if (!read_string(p, "pattern", pattern)) return done(ApiOutcome::bad_input());
   if (!pattern.empty() && !glob_match(pattern, ""))
     return done(ApiOutcome::fail(errors::kInternal));
-  // Each worker lists its channels; the counts are summed here.
-  auto per_worker = std::make_shared<std::vector<std::vector<std::pair<std::string, size_t>>>>(
-      node_.num_workers());
-  node_.on_every_worker(
-      [per_worker, pattern](Worker &w) {
-        auto &mine = (*per_worker)[w.index()];
-        w.hub().for_each_channel([&](const std::string &name, size_t n) {
-          if (pattern.empty() || glob_match(pattern, name).value_or(false))
-            mine.emplace_back(name, n);
-        });
-      },
-      [per_worker, done] {
-        std::map<std::string, size_t> total;
-        for (const auto &list : *per_worker)
-          for (const auto &[name, n] : list) total[name] += n;
-        std::string out;
-        json::Writer w(out);
-        w.begin_object().key("channels").begin_object();
-        for (const auto &[name, n] : total)
-          w.key(name).begin_object().field_uint("num_clients", n).end_object();
-        w.end_object().end_object();
-        done(ApiOutcome::ok(out));
-      });
+  node_.controller().channels(pattern, [done](const Error *e, const std::string &json) {
+    if (e) return done(ApiOutcome::fail(*e));
+    done(ApiOutcome::ok(json));
+  });
 }
 
 void ServerApi::info(const json::Value &, ApiDone done) {
-  // A worker's subscription count is an atomic: read without a round trip.
-  size_t subs = 0;
-  for (size_t i = 0; i < node_.num_workers(); ++i)
-    subs += node_.worker(i).hub().num_subscriptions();
   std::string out;
   json::Writer w(out);
-  w.begin_object().key("nodes").begin_array().begin_object();
-  w.field("uid", node_.uid()).field("name", node_.name());
-  w.field("version", node_.version() + " OSS");
-  w.field_uint("num_clients", node_.registry().num_clients());
-  w.field_uint("num_users", node_.registry().num_users());
-  w.field_uint("num_channels", node_.num_channels());
-  int64_t uptime = (node_.loop().now_ms() - node_.started_at_ms()) / 1000;
-  if (uptime > 0) w.field_uint("uptime", static_cast<uint64_t>(uptime));
-  w.field_uint("num_subs", subs);
-  w.end_object().end_array().end_object();
+  w.begin_object().key("nodes").begin_array();
+  for (const NodeInfo &n : node_.controller().nodes()) write_node_info(w, n);
+  w.end_array().end_object();
   done(ApiOutcome::ok(out));
 }
 

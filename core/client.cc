@@ -219,23 +219,49 @@ void Client::deliver_publication(ClientSubscription &sub, SharedPush &push, uint
     if (offset <= sub.offset && !epoch_changed) return;  // stale duplicate
     if (epoch_changed || offset != sub.offset + 1) {
       // A gap: the client must resubscribe and recover (spec §6.4).
-      if (sub.server_side) {
-        disconnect_later(disconnects::kInsufficientState);
-      } else {
-        sub.buffered.reset();
-        sub.insufficient = true;
-        auto alive = alive_;
-        std::string ch = sub.channel;
-        worker_.defer([this, alive, ch] {
-          if (*alive) server_unsubscribe(ch, unsubscribes::kInsufficientState);
-        });
-      }
+      lose_position(sub);
       return;
     }
     sub.offset = offset;
   }
   transport_.write_shared(push);
   check_queue();
+}
+
+void Client::lose_position(ClientSubscription &sub) {
+  if (sub.server_side) {
+    disconnect_later(disconnects::kInsufficientState);
+    return;
+  }
+  if (sub.insufficient) return;
+  sub.buffered.reset();
+  sub.insufficient = true;
+  auto alive = alive_;
+  std::string ch = sub.channel;
+  worker_.defer([this, alive, ch] {
+    if (*alive) server_unsubscribe(ch, unsubscribes::kInsufficientState);
+  });
+}
+
+bool Client::check_position(std::string_view channel, uint64_t top_offset,
+                            std::string_view top_epoch, bool final) {
+  if (state_ != State::Connected || disconnect_pending_) return false;
+  ClientSubscription *sub = find_sub(channel);
+  // Not answered yet: its subscribe read the position itself, and what
+  // arrives meanwhile is buffered and checked on release.
+  if (!sub || !sub->positioned || !sub->subscribed || sub->insufficient) return false;
+  bool same_epoch = sub->epoch.empty() || top_epoch.empty() || sub->epoch == top_epoch;
+  if (!same_epoch) {
+    // On the second look a different epoch is a subscription made after
+    // the read (a newer stream): the first look judged the older one.
+    if (!final) lose_position(*sub);
+    return false;
+  }
+  // Ahead of the top is fine: publications arrived after the read.
+  if (sub->offset >= top_offset) return false;
+  if (!final) return true;
+  lose_position(*sub);
+  return false;
 }
 
 void Client::server_unsubscribe(std::string_view channel, const Disconnect &reason) {

@@ -99,6 +99,16 @@ class Client {
                            std::string_view epoch);
   void deliver_shared(SharedPush &push);
   void server_unsubscribe(std::string_view channel, const Disconnect &reason);
+  // The position check (spec §2.3) of this client's subscription of
+  // `channel`, if it is positioned and answered, against the stream's top
+  // as the engine reported it. A different epoch loses the position at once
+  // (unsubscribe 2500, or disconnect 3010 for a server-side subscription,
+  // both after the current callback). An offset behind the top loses it
+  // only when `final`: on the first look the publications that close the
+  // gap may still be on their way, so the caller looks again later. Returns
+  // true when the subscription is behind and was left alone for that.
+  bool check_position(std::string_view channel, uint64_t top_offset, std::string_view top_epoch,
+                      bool final);
   void server_subscribe(std::string_view channel, std::string_view chan_info,
                         std::string_view data);
   void set_expire_at(int64_t unix_ms);
@@ -132,6 +142,9 @@ class Client {
   void schedule_first_ping();
   void cleanup();
   gyre_client_info info_for(const ClientSubscription *sub) const;
+  // The subscription missed publications: the client must resubscribe and
+  // recover. Safe inside fan-outs (the effect is deferred).
+  void lose_position(ClientSubscription &sub);
 
   // Connect, refresh and expiry (client_auth.cc).
   struct ConnectParams;

@@ -300,6 +300,7 @@ const std::vector<Option> &options() {
       OPT_INT("client.history_max_publication_limit", history_max_publication_limit),
       OPT_INT("client.recovery_max_publication_limit", recovery_max_publication_limit),
       OPT_BOOL("client.connect_include_server_time", connect_include_server_time),
+      OPT_DUR("client.channel_position_check_delay", channel_position_check_delay_ms),
       OPT_INT("channel.max_length", channel.max_length),
       OPT_STR("channel.private_prefix", channel.private_prefix),
       OPT_STR("channel.namespace_boundary", channel.namespace_boundary),
@@ -751,6 +752,13 @@ ConfigResult load_config(const ConfigFlags &flags, bool path_explicit, Config &o
     res.error = e;
     return res;
   }
+  // Entries a node does not refresh in time vanish from presence while
+  // their clients are still connected.
+  if (out.engine_type != "memory" && out.presence_ttl_ms > 0 &&
+      out.presence_update_interval_ms >= out.presence_ttl_ms)
+    res.warnings.push_back(
+        "client.presence_update_interval is not shorter than engine.redis.presence_ttl: "
+        "presence entries expire between refreshes");
   res.ok = true;
   return res;
 }

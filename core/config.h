@@ -72,6 +72,10 @@ struct Config {
   int64_t history_max_publication_limit = 300;
   int64_t recovery_max_publication_limit = 300;
   bool connect_include_server_time = false;
+  // How often positioned subscriptions are compared with their stream's top
+  // (only with an engine that connects nodes, which can lose messages);
+  // <= 0 disables the periodic check.
+  int64_t channel_position_check_delay_ms = 40000;
   // channel
   ChannelRules channel;
   // websocket

@@ -263,4 +263,12 @@ void Engine::presence_stats(std::string_view ch, OpCallback cb) {
   relay(start, cb);
 }
 
+void Engine::publish_control(std::string_view node, std::string_view data, OpCallback cb) {
+  if (on_home()) return call(ops_->publish_control, cb, to_gstr(node), to_gstr(data));
+  auto start = [this, n = std::string(node), d = std::string(data)](OpCallback done) {
+    call(ops_->publish_control, done, to_gstr(n), to_gstr(d));
+  };
+  relay(start, cb);
+}
+
 }  // namespace gyre

@@ -29,6 +29,8 @@ class Engine {
   Engine(Plugin &plugin, Loop &home);
   const std::string &name() const { return plugin_.name(); }
   bool has_presence() const { return ops_->presence_get && ops_->presence_add; }
+  // ABI 1.4: the engine connects nodes (publish_control). Any thread.
+  bool has_control() const { return ops_->publish_control != nullptr; }
 
   void subscribe(std::string_view channel, OpCallback cb);
   void unsubscribe(std::string_view channel, OpCallback cb);
@@ -44,6 +46,9 @@ class Engine {
                        OpCallback cb);
   void presence_get(std::string_view channel, OpCallback cb);
   void presence_stats(std::string_view channel, OpCallback cb);
+  // Opaque bytes to the node `node` (empty: every node, this one included);
+  // without the hook the callback gets GYRE_ERR_UNAVAILABLE.
+  void publish_control(std::string_view node, std::string_view data, OpCallback cb);
 
  private:
   // Calls a hook with a fresh op; if the hook refuses the op (or is

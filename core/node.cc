@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "client.h"
+#include "controller.h"
 #include "log.h"
 #include "origin.h"
 #include "plugin_stream.h"
@@ -84,6 +85,7 @@ Node::Node(Config config)
   for (int64_t i = 0; i < n; ++i)
     workers_.push_back(
         std::make_unique<Worker>(*this, static_cast<size_t>(i), i == 0 ? &loop_ : nullptr));
+  controller_ = std::make_unique<Controller>(*this);
 }
 
 Node::~Node() {
@@ -92,6 +94,9 @@ Node::~Node() {
   if (sigterm_ev_) event_free(sigterm_ev_);
   if (listen_fd_ >= 0) close(listen_fd_);
   stop_workers();
+  // Before the plugins' destroy: control messages it still delivers go
+  // nowhere (see handle_control).
+  controller_.reset();
   // The plugins' destroy comes after this: an auth op answered there must
   // not reach a client or a loop that is gone.
   auth_.close();
@@ -186,6 +191,7 @@ bool Node::start(const std::vector<std::string> &config_warnings) {
   event_add(sigint_ev_, nullptr);
   event_add(sigterm_ev_, nullptr);
 
+  controller_->start();
   for (auto &w : workers_) w->start();
   if (config_.api_key.empty() && !config_.api_insecure && !config_.api_disabled)
     LOG_WARN("http_api.key is empty and http_api.insecure is off: every API request gets 401");
@@ -208,7 +214,6 @@ void Node::shutdown() {
   shutting_down_ = true;
   if (accept_ev_) event_del(accept_ev_);
   bool any = registry_.num_clients() > 0;
-  on_every_worker([](Worker &w) { w.disconnect_all(disconnects::kShutdown); }, [] {});
   // Give close frames a moment to reach the peers, bounded by
   // shutdown.timeout.
   int64_t grace = std::min<int64_t>(config_.shutdown_timeout_ms, 1000);
@@ -216,7 +221,10 @@ void Node::shutdown() {
     stop_workers();
     loop_.stop();
   });
-  shutdown_timer_.start_ms(any ? grace : 0);
+  // The other nodes hear of it first (they drop this node from `info` and
+  // stop waiting for it in surveys); the loop ends once that is out.
+  controller_->shutdown([this, any, grace] { shutdown_timer_.start_ms(any ? grace : 0); });
+  on_every_worker([](Worker &w) { w.disconnect_all(disconnects::kShutdown); }, [] {});
 }
 
 void Node::on_accept(evutil_socket_t, short, void *arg) {
@@ -302,7 +310,16 @@ bool Node::origin_allowed(std::string_view origin, std::string_view host) const 
 
 gyre_status Node::deliver_to_session(std::string_view node, std::string_view session,
                                      std::string_view data) {
-  if (node != uid_) return GYRE_ERR_NOT_FOUND;  // other nodes: through the engine, later
+  if (node != uid_) {
+    // Another node's session: the commands travel there as a control
+    // message, from the node loop (the engine's thread).
+    if (!controller_->knows_node(node)) return GYRE_ERR_NOT_FOUND;
+    bool posted = loop_.post(
+        [this, n = std::string(node), s = std::string(session), d = std::string(data)]() mutable {
+          if (controller_) controller_->send_emulation(std::move(n), std::move(s), std::move(d));
+        });
+    return posted ? GYRE_OK : GYRE_ERR_UNAVAILABLE;
+  }
   Worker *w = registry_.session_worker(session);
   if (!w) return GYRE_OK;  // an unknown session is ignored, as in Centrifugo
   // Always posted, even to the caller's own worker: the commands must not
@@ -522,6 +539,14 @@ void Node::handle_publication(std::string_view channel, const gyre_publication &
           Worker &w, std::string_view ch, SharedPush &push) {
         w.hub().broadcast_publication(ch, push, offset, epoch);
       });
+}
+
+void Node::handle_control(std::string_view data) {
+  if (controller_) controller_->handle(data);
+}
+
+void Node::handle_resync(std::string_view channel) {
+  if (controller_) controller_->resync(channel);
 }
 
 void Node::handle_join(std::string_view channel, const gyre_client_info &info) {

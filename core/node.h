@@ -33,6 +33,7 @@
 namespace gyre {
 
 class Client;
+class Controller;
 class ServerApi;
 
 struct PublishRequest {
@@ -75,6 +76,8 @@ class Node : public EngineEventHandler, public TransportServices {
   // The auth plugins' chain (empty without any); usable from any worker.
   Auth &auth() { return auth_; }
   ClientRegistry &registry() { return registry_; }
+  // The node-to-node control plane and the position checks.
+  Controller &controller() { return *controller_; }
   const HttpLimits &http_limits() const { return http_limits_; }
   // Open connections on all workers (any thread).
   std::atomic<size_t> &connection_count() { return connection_count_; }
@@ -95,6 +98,11 @@ class Node : public EngineEventHandler, public TransportServices {
   void on_every_worker(std::function<void(Worker &)> fn, std::function<void()> done);
   // Channels with a subscriber on any worker.
   size_t num_channels() const { return routes_.size(); }
+  // Bit i set when worker i has subscribers of `channel`.
+  uint64_t route_mask(std::string_view channel) const {
+    auto it = routes_.find(channel);
+    return it == routes_.end() ? 0 : it->second;
+  }
 
   // Called on a worker's thread for each HTTP request it reads.
   void route(Worker &worker, HttpRequest &req, HttpResponder resp);
@@ -121,8 +129,11 @@ class Node : public EngineEventHandler, public TransportServices {
                           const gyre_publication *prev) override;
   void handle_join(std::string_view channel, const gyre_client_info &info) override;
   void handle_leave(std::string_view channel, const gyre_client_info &info) override;
+  void handle_control(std::string_view data) override;
+  void handle_resync(std::string_view channel) override;
 
-  // TransportServices (emulation sessions, origins; any thread).
+  // TransportServices (emulation sessions, origins; any thread). A session
+  // on another live node is reached through the engine's control plane.
   gyre_status deliver_to_session(std::string_view node, std::string_view session,
                                  std::string_view data) override;
   bool origin_allowed(std::string_view origin, std::string_view host) const override;
@@ -156,6 +167,7 @@ class Node : public EngineEventHandler, public TransportServices {
   std::vector<std::unique_ptr<Worker>> workers_;
   size_t next_worker_ = 0;
   std::unique_ptr<ServerApi> api_;
+  std::unique_ptr<Controller> controller_;
   int listen_fd_ = -1;
   int bound_port_ = 0;
   event *accept_ev_ = nullptr;

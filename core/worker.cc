@@ -15,6 +15,10 @@ namespace {
 // An HTTP peer with this many unread response bytes is not read further
 // until they drain (pipelined requests must not queue answers forever).
 constexpr size_t kHttpReadLimit = 256 * 1024;
+// How long a position check waits before it calls a subscription that is
+// behind its stream's top lost: a publication published before the top
+// was read can reach this node after the read (it travels another way).
+constexpr int64_t kPositionRecheckMs = 1000;
 }  // namespace
 
 Worker::Worker(Node &node, size_t index, Loop *shared_loop)
@@ -138,7 +142,54 @@ void Worker::disconnect_all(const Disconnect &d) {
   for (Client *c : node_.registry().clients_on(*this)) c->disconnect(d);
 }
 
+std::vector<Worker::StreamTop> Worker::walk_positions(const std::vector<StreamTop> &tops,
+                                                      bool final) {
+  std::unordered_map<std::string_view, const StreamTop *, StringHash> by_channel;
+  for (const auto &t : tops) by_channel.emplace(t.channel, &t);
+  std::unordered_set<const StreamTop *> behind;
+  // check_position defers whatever it does to the client: the Hub is not
+  // changed during the walk.
+  hub_.for_each_subscriber([&](Client &c, const ClientSubscription &sub) {
+    if (!sub.positioned || !sub.subscribed || sub.insufficient) return;
+    auto it = by_channel.find(sub.channel);
+    if (it == by_channel.end()) return;
+    const StreamTop &t = *it->second;
+    if (c.check_position(t.channel, t.offset, t.epoch, final)) behind.insert(&t);
+  });
+  std::vector<StreamTop> out;
+  for (const StreamTop *t : behind) out.push_back(*t);
+  return out;
+}
+
+void Worker::check_positions(const std::vector<StreamTop> &tops) {
+  std::vector<StreamTop> behind = walk_positions(tops, false);
+  if (!behind.empty())
+    rechecks_.push_back(Recheck{loop_->mono_ms() + kPositionRecheckMs, std::move(behind)});
+}
+
+std::vector<std::string> Worker::positioned_channels() const {
+  std::vector<std::string> out;
+  // for_each_subscriber visits one channel's subscribers together.
+  hub_.for_each_subscriber([&](Client &, const ClientSubscription &sub) {
+    if (sub.positioned && (out.empty() || out.back() != sub.channel)) out.push_back(sub.channel);
+  });
+  return out;
+}
+
 void Worker::housekeeping() {
+  if (!rechecks_.empty()) {
+    int64_t mono_now = loop_->mono_ms();
+    std::vector<Recheck> due;
+    for (auto it = rechecks_.begin(); it != rechecks_.end();) {
+      if (it->due_ms <= mono_now) {
+        due.push_back(std::move(*it));
+        it = rechecks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto &r : due) walk_positions(r.tops, true);
+  }
   int64_t now = loop_->now_ms();
   // A check may disconnect its client (which leaves expiring_) or end a
   // subscription: walk a copy.

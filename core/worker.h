@@ -76,6 +76,21 @@ class Worker {
   // Worker thread: disconnect every client (shutdown).
   void disconnect_all(const Disconnect &d);
 
+  // A stream's top position as the engine reported it (history, limit 0).
+  struct StreamTop {
+    std::string channel;
+    uint64_t offset = 0;
+    std::string epoch;
+  };
+  // Worker thread: the position check (spec §2.3) of every positioned
+  // subscription of these channels (see Client::check_position). Those
+  // behind the top are looked at again about a second later, so that
+  // publications still on their way when the top was read are not taken
+  // for lost ones.
+  void check_positions(const std::vector<StreamTop> &tops);
+  // Worker thread: channels with at least one positioned subscription.
+  std::vector<std::string> positioned_channels() const;
+
  private:
   void housekeeping();
 
@@ -97,6 +112,14 @@ class Worker {
     std::vector<std::function<void(bool)>> waiters;
   };
   std::unordered_map<std::string, Joining> joining_;
+  // Position checks to repeat (see check_positions): due time (mono ms).
+  struct Recheck {
+    int64_t due_ms;
+    std::vector<StreamTop> tops;
+  };
+  std::vector<Recheck> rechecks_;
+  // Walks the subscriptions of `tops`' channels; returns those behind.
+  std::vector<StreamTop> walk_positions(const std::vector<StreamTop> &tops, bool final);
   event *defer_ev_ = nullptr;
   std::vector<std::function<void()>> deferred_;
   std::thread thread_;
