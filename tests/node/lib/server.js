@@ -230,6 +230,9 @@ function baseConfig(port) {
 // first).
 export async function startGyre(config = {}, opts = {}) {
   binaryCheck();
+  if (process.env.GYRE_TEST_ENGINE === 'redis' && config?.engine === undefined) {
+    config = deepMerge(config, await testRedisEngine());
+  }
   const fixedPort = config?.http_server?.port !== undefined;
   const attempts = fixedPort ? 1 : 3;
   let lastErr;
@@ -244,6 +247,31 @@ export async function startGyre(config = {}, opts = {}) {
     }
   }
   throw lastErr;
+}
+
+// GYRE_TEST_ENGINE=redis (the node_redis_* CTest variants): every gyre a
+// test starts without an `engine` section of its own gets the Redis engine,
+// on one redis-server shared by the whole test process (started on first
+// use, killed on exit by lib/redis.js), with a key/channel prefix of its own
+// so servers of one process stay as isolated as with the memory engine.
+let sharedRedis = null;
+let redisPrefixSeq = 0;
+
+async function testRedisEngine() {
+  if (!sharedRedis) {
+    const { startRedis } = await import('./redis.js');
+    sharedRedis = startRedis();
+  }
+  let r;
+  try {
+    r = await sharedRedis;
+  } catch (e) {
+    sharedRedis = null;
+    throw e;
+  }
+  if (!r.running) await r.start();
+  redisPrefixSeq += 1;
+  return { engine: { type: 'redis', redis: { address: r.url, prefix: `gyretest${process.pid}n${redisPrefixSeq}` } } };
 }
 
 async function startOnce(fullConfig, port, opts) {
