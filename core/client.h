@@ -216,9 +216,9 @@ class Client {
                           SubscriptionWants wants, bool server_side, std::string chan_info,
                           std::string data, Done done, const SubscriptionGrant &grant,
                           std::shared_ptr<ConnectSubs> collect);
-  // The subscription is answered: start presence and join, release what
-  // was buffered meanwhile.
-  void activate_subscription(ClientSubscription *sub);
+  // The subscription is answered: starts presence (unless already added), join and the publications
+  // buffered while subscribing.
+  void activate_subscription(ClientSubscription *sub, bool presence_added = false);
   void remove_subscription(const std::string &channel, bool notify_engine);
   // Reads the command's channel and checks it resolves and is well-formed;
   // on failure answers (or disconnects) and returns nullptr.

@@ -267,14 +267,14 @@ void Client::start_subscription(uint32_t id, const SubscribeRequest &req,
       });
 }
 
-void Client::activate_subscription(ClientSubscription *sub) {
+void Client::activate_subscription(ClientSubscription *sub, bool presence_added) {
   if (state_ != State::Connected) return;
   auto alive = alive_;
   std::string channel = sub->channel;
   sub->subscribed = true;
   Engine &engine = node().engine();
   gyre_client_info info = info_for(sub);
-  if (sub->presence)
+  if (sub->presence && !presence_added)
     engine.presence_add(channel, info,
                         static_cast<uint32_t>(node().config().presence_ttl_ms / 1000),
                         [](const OpResult &) {});
@@ -320,12 +320,23 @@ void Client::finish_subscribe(uint32_t id, const SubscribeRequest &req, const Ch
       collect->subs.emplace_back(channel, gen);
       return done();
     }
-    if (id)
-      reply_result(id, Method::Subscribe, result);
-    else
-      write(result);
-    if (*alive) activate_subscription(sub);
-    done();
+    auto answer = [this, alive, id, sub, done](const std::string &body) {
+      if (id)
+        reply_result(id, Method::Subscribe, body);
+      else
+        write(body);
+      if (*alive) activate_subscription(sub, true);
+      done();
+    };
+    if (!sub->presence) return answer(result);
+    // As Centrifuge: presence is stored before the reply, so a presence
+    // call right after a subscribe sees the client (with any engine).
+    node().engine().presence_add(
+        channel, info_for(sub), static_cast<uint32_t>(node().config().presence_ttl_ms / 1000),
+        [this, alive, channel, gen, sub, answer, result, done](const OpResult &) {
+          if (!*alive || find_live(channel, gen) != sub) return done();
+          answer(result);
+        });
   };
 
   // Both are copied into the engine callback, which may run later: they
