@@ -96,6 +96,7 @@ void RedisConnection::set_address(const std::string &host, int port) {
   if (host == addr_.host && port == addr_.port) return;
   addr_.host = host;
   addr_.port = port;
+  if (addr_.sentinels.empty()) addr_.text = host + ":" + std::to_string(port);
   if (ac_) drop("the master moved");
   next_attempt_ms_ = 0;
   failures_ = 0;

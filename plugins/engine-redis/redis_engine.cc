@@ -49,7 +49,11 @@ std::string_view reply_text(const redisReply *r) {
 }  // namespace
 
 RedisEngine::RedisEngine(const gyre_host_api *api, gyre_host *host, RedisSettings settings)
-    : api_(api), host_(host), settings_(std::move(settings)), rng_(std::random_device{}()) {
+    : api_(api),
+      host_(host),
+      settings_(std::move(settings)),
+      cluster_(settings_.cluster()),
+      rng_(std::random_device{}()) {
   const std::string &p = settings_.prefix;
   client_prefix_ = p + ".client.";
   control_channel_ = p + ".control";
@@ -92,13 +96,33 @@ Shard &RedisEngine::shard_for(std::string_view channel) {
 
 std::string RedisEngine::key(std::string_view kind, std::string_view channel) const {
   std::string k;
-  k.reserve(settings_.prefix.size() + kind.size() + channel.size() + 2);
+  k.reserve(settings_.prefix.size() + kind.size() + channel.size() + 4);
   k += settings_.prefix;
   k += '.';
   k += kind;
   k += '.';
+  if (cluster_) k += '{';
   k += channel;
+  if (cluster_) k += '}';
   return k;
+}
+
+std::string RedisEngine::client_channel(std::string_view channel) const {
+  std::string c;
+  c.reserve(client_prefix_.size() + channel.size() + 2);
+  c += client_prefix_;
+  if (cluster_) c += '{';
+  c += channel;
+  if (cluster_) c += '}';
+  return c;
+}
+
+std::string_view RedisEngine::channel_of(std::string_view redis_channel) const {
+  if (!redis_channel.starts_with(client_prefix_)) return {};
+  std::string_view ch = redis_channel.substr(client_prefix_.size());
+  if (!cluster_) return ch;
+  if (ch.size() < 2 || ch.front() != '{' || ch.back() != '}') return {};
+  return ch.substr(1, ch.size() - 2);
 }
 
 std::string RedisEngine::fresh_epoch() {
@@ -126,7 +150,8 @@ bool RedisEngine::failed(gyre_op *op, redisReply *r) const {
 bool RedisEngine::eval(Shard &shard, const Script &script, std::vector<std::string> args,
                        int num_keys, ReplyFn done) {
   struct Call {
-    RedisConnection *conn;
+    Shard *shard;
+    std::string route;  // the first key: its slot in a cluster
     const Script *script;
     std::vector<std::string> args;
     std::string num_keys;
@@ -148,30 +173,31 @@ bool RedisEngine::eval(Shard &shard, const Script &script, std::vector<std::stri
         argv.push_back(a.data());
         lens.push_back(a.size());
       }
-      return conn->send(static_cast<int>(argv.size()), argv.data(), lens.data(),
-                        [self](redisReply *r) {
-                          if (r && r->type == REDIS_REPLY_ERROR && !self->as_eval &&
-                              std::string_view(r->str, r->len).starts_with("NOSCRIPT")) {
-                            self->as_eval = true;
-                            if (self->send(self)) return;
-                            r = nullptr;
-                          }
-                          ReplyFn fn = std::move(self->done);
-                          fn(r);
-                        });
+      return shard->send(route, static_cast<int>(argv.size()), argv.data(), lens.data(),
+                         [self](redisReply *r) {
+                           if (r && r->type == REDIS_REPLY_ERROR && !self->as_eval &&
+                               std::string_view(r->str, r->len).starts_with("NOSCRIPT")) {
+                             self->as_eval = true;
+                             if (self->send(self)) return;
+                             r = nullptr;
+                           }
+                           ReplyFn fn = std::move(self->done);
+                           fn(r);
+                         });
     }
   };
-  auto call = std::make_shared<Call>(
-      Call{&shard.commands(), &script, std::move(args), std::to_string(num_keys), std::move(done)});
+  std::string route = num_keys > 0 && !args.empty() ? args[0] : std::string();
+  auto call = std::make_shared<Call>(Call{&shard, std::move(route), &script, std::move(args),
+                                          std::to_string(num_keys), std::move(done)});
   return call->send(call);
 }
 
 gyre_status RedisEngine::subscribe(gyre_str channel, gyre_op *op) {
-  return shard_for(view(channel)).subscribe(client_prefix_ + std::string(view(channel)), op);
+  return shard_for(view(channel)).subscribe(client_channel(view(channel)), op);
 }
 
 gyre_status RedisEngine::unsubscribe(gyre_str channel, gyre_op *op) {
-  return shard_for(view(channel)).unsubscribe(client_prefix_ + std::string(view(channel)), op);
+  return shard_for(view(channel)).unsubscribe(client_channel(view(channel)), op);
 }
 
 gyre_status RedisEngine::publish(gyre_str channel_in, const gyre_publication *pub_in,
@@ -183,10 +209,10 @@ gyre_status RedisEngine::publish(gyre_str channel_in, const gyre_publication *pu
   pub.offset = 0;
   pub.time_ms = now_ms();
   Shard &shard = shard_for(channel);
-  if (!shard.commands().accepting()) return GYRE_ERR_UNAVAILABLE;
+  const std::string pubsub = client_channel(channel);
+  if (!shard.accepting(pubsub)) return GYRE_ERR_UNAVAILABLE;
   body_.clear();
   encode_publication(body_, pub);
-  const std::string pubsub = client_prefix_ + std::string(channel);
   const std::string_view idem = view(o.idempotency_key);
   const uint32_t result_ttl =
       o.idempotent_result_ttl_s > 0 ? o.idempotent_result_ttl_s : kDefaultResultTtlS;
@@ -248,7 +274,7 @@ gyre_status RedisEngine::publish(gyre_str channel_in, const gyre_publication *pu
   }
   const char *argv[] = {"PUBLISH", pubsub.data(), body_.data()};
   size_t lens[] = {7, pubsub.size(), body_.size()};
-  bool sent = shard.commands().send(3, argv, lens, [this, op, complete](redisReply *r) {
+  bool sent = shard.send(pubsub, 3, argv, lens, [this, op, complete](redisReply *r) {
     if (failed(op, r)) return;
     complete(0, {}, GYRE_SUPPRESS_NONE);
   });
@@ -262,10 +288,10 @@ gyre_status RedisEngine::publish_join_leave(gyre_str channel, const gyre_client_
   Shard &shard = shard_for(view(channel));
   std::string payload = join ? "__j__" : "__l__";
   encode_info(payload, info);
-  const std::string pubsub = client_prefix_ + std::string(view(channel));
+  const std::string pubsub = client_channel(view(channel));
   const char *argv[] = {"PUBLISH", pubsub.data(), payload.data()};
   size_t lens[] = {7, pubsub.size(), payload.size()};
-  bool sent = shard.commands().send(3, argv, lens, [this, op](redisReply *r) {
+  bool sent = shard.send(pubsub, 3, argv, lens, [this, op](redisReply *r) {
     if (!failed(op, r)) api_->complete(op, GYRE_OK, gyre_str{nullptr, 0});
   });
   return sent ? GYRE_OK : GYRE_ERR_UNAVAILABLE;
@@ -342,7 +368,7 @@ gyre_status RedisEngine::remove_history(gyre_str channel, gyre_op *op) {
   std::string stream = key("stream", view(channel));
   const char *argv[] = {"DEL", stream.data()};
   size_t lens[] = {3, stream.size()};
-  bool sent = shard_for(view(channel)).commands().send(2, argv, lens, [this, op](redisReply *r) {
+  bool sent = shard_for(view(channel)).send(stream, 2, argv, lens, [this, op](redisReply *r) {
     if (!failed(op, r)) api_->complete(op, GYRE_OK, gyre_str{nullptr, 0});
   });
   return sent ? GYRE_OK : GYRE_ERR_UNAVAILABLE;
@@ -419,7 +445,7 @@ gyre_status RedisEngine::publish_control(gyre_str node, gyre_str data, gyre_op *
       node.len == 0 ? control_channel_ : settings_.prefix + ".node." + std::string(view(node));
   const char *argv[] = {"PUBLISH", channel.data(), data.ptr ? data.ptr : ""};
   size_t lens[] = {7, channel.size(), data.len};
-  bool sent = shards_[0]->commands().send(3, argv, lens, [this, op](redisReply *r) {
+  bool sent = shards_[0]->send({}, 3, argv, lens, [this, op](redisReply *r) {
     if (!failed(op, r)) api_->complete(op, GYRE_OK, gyre_str{nullptr, 0});
   });
   return sent ? GYRE_OK : GYRE_ERR_UNAVAILABLE;
@@ -430,8 +456,9 @@ void RedisEngine::on_message(std::string_view channel, std::string_view payload)
     if (payload.size() <= kMaxControlBytes) api_->handle_control(host_, to_gyre(payload));
     return;
   }
-  if (!channel.starts_with(client_prefix_)) return;
-  const gyre_str ch = to_gyre(channel.substr(client_prefix_.size()));
+  const std::string_view name = channel_of(channel);
+  if (name.empty()) return;
+  const gyre_str ch = to_gyre(name);
   Frame frame;
   bool ok = parse_frame(payload, frame);
   if (ok && frame.kind == FrameKind::Publication && decode_publication(frame.body, decoded_)) {
@@ -458,8 +485,8 @@ void RedisEngine::on_message(std::string_view channel, std::string_view payload)
 }
 
 void RedisEngine::on_resubscribed(std::string_view redis_channel) {
-  if (!redis_channel.starts_with(client_prefix_)) return;
-  api_->handle_resync(host_, to_gyre(redis_channel.substr(client_prefix_.size())));
+  const std::string_view name = channel_of(redis_channel);
+  if (!name.empty()) api_->handle_resync(host_, to_gyre(name));
 }
 
 }  // namespace gyre::redis

@@ -53,10 +53,15 @@ class RedisEngine : public ShardEvents {
  private:
   using ReplyFn = RedisConnection::ReplyFn;
   Shard &shard_for(std::string_view channel);
+  // "<prefix>.<kind>.<channel>"; in a cluster the channel is the hash tag:
+  // "<prefix>.<kind>.{<channel>}", so all its keys share one slot.
   std::string key(std::string_view kind, std::string_view channel) const;
+  // The PUB/SUB channel of a client channel, and back (empty: not one).
+  std::string client_channel(std::string_view channel) const;
+  std::string_view channel_of(std::string_view redis_channel) const;
   // EVALSHA, and EVAL once when Redis answers NOSCRIPT (the script did not
-  // run, so running it again is safe; spec §4.6). False when the shard's
-  // command connection is down (done not called).
+  // run, so running it again is safe; spec §4.6), routed by the first key.
+  // False when the shard's command connection is down (done not called).
   bool eval(Shard &shard, const Script &script, std::vector<std::string> keys_and_args,
             int num_keys, ReplyFn done);
   // Completes op with the failure a reply (or its absence) means; false
@@ -69,6 +74,7 @@ class RedisEngine : public ShardEvents {
   const gyre_host_api *api_;
   gyre_host *host_;
   RedisSettings settings_;
+  bool cluster_;
   Scripts scripts_;
   std::string client_prefix_;    // "<prefix>.client."
   std::string control_channel_;  // "<prefix>.control"

@@ -27,7 +27,9 @@ const gyre_config_field kConfigSchema[] = {
     {"sentinel_master_name", GYRE_CONFIG_STRING, nullptr, "the master's name at the sentinels"},
     {"sentinel_user", GYRE_CONFIG_STRING, nullptr, "ACL user at the sentinels"},
     {"sentinel_password", GYRE_CONFIG_STRING, nullptr, "password at the sentinels; never logged"},
-    {"cluster_address", GYRE_CONFIG_STRING_LIST, nullptr, "Redis Cluster: not supported yet"},
+    {"cluster_address", GYRE_CONFIG_STRING_LIST, nullptr,
+     "Redis Cluster nodes (host:port) to learn the slot map from; one cluster (use "
+     "redis+cluster:// addresses for several)"},
     {nullptr, GYRE_CONFIG_STRING, nullptr, nullptr},
 };
 
@@ -163,14 +165,72 @@ std::string parse_sentinel(std::string_view s, RedisAddress &out) {
   return {};
 }
 
+// host:port[,host:port...] into nodes (resolved).
+std::string parse_node_list(std::string_view s, int default_port, const char *what,
+                            std::vector<std::pair<std::string, int>> &nodes) {
+  while (!s.empty()) {
+    size_t comma = s.find(',');
+    std::string_view one = s.substr(0, comma);
+    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+    if (one.empty()) continue;
+    std::string host;
+    int port = 0;
+    if (!parse_host_port(one, default_port, host, port)) return std::string("bad ") + what;
+    if (!resolve(host)) return std::string("cannot resolve ") + what + " host " + host;
+    nodes.emplace_back(std::move(host), port);
+  }
+  return {};
+}
+
+// After "redis+cluster://".
+std::string parse_cluster(std::string_view s, RedisAddress &out) {
+  std::string_view query;
+  if (size_t q = s.find('?'); q != std::string_view::npos) {
+    query = s.substr(q + 1);
+    s = s.substr(0, q);
+  }
+  if (size_t at = s.rfind('@'); at != std::string_view::npos) {
+    std::string_view cred = s.substr(0, at);
+    s.remove_prefix(at + 1);
+    size_t colon = cred.find(':');
+    if (colon == std::string_view::npos) {
+      out.password = url_decode(cred);
+    } else {
+      out.user = url_decode(cred.substr(0, colon));
+      out.password = url_decode(cred.substr(colon + 1));
+    }
+  }
+  if (size_t slash = s.find('/'); slash != std::string_view::npos) {
+    std::string_view db = s.substr(slash + 1);
+    s = s.substr(0, slash);
+    if (!db.empty() && db != "0") return "Redis Cluster has only database 0";
+  }
+  std::string err = parse_node_list(s, 6379, "cluster node address", out.cluster_nodes);
+  if (!err.empty()) return err;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view kv = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = kv.find('=');
+    if (kv.substr(0, eq) != "addr" || eq == std::string_view::npos) continue;
+    std::string v = url_decode(kv.substr(eq + 1));
+    err = parse_node_list(v, 6379, "cluster node address", out.cluster_nodes);
+    if (!err.empty()) return err;
+  }
+  if (out.cluster_nodes.empty()) return "no cluster node address";
+  out.host = out.cluster_nodes[0].first;
+  out.port = out.cluster_nodes[0].second;
+  out.text = "cluster " + out.host + ":" + std::to_string(out.port);
+  return {};
+}
+
 }  // namespace
 
 std::string parse_address(std::string_view text, RedisAddress &out) {
   out = RedisAddress{};
   std::string_view s = text;
   bool url = false;
-  if (s.starts_with("redis+cluster://"))
-    return "Redis Cluster is not supported by this version of engine-redis";
+  if (s.starts_with("redis+cluster://")) return parse_cluster(s.substr(16), out);
   if (s.starts_with("redis+sentinel://")) return parse_sentinel(s.substr(17), out);
   if (s.starts_with("rediss://")) return "TLS to Redis (rediss://) is not supported yet";
   if (s.starts_with("unix://")) return "unix sockets are not supported";
@@ -230,9 +290,6 @@ std::string read_settings(const gyre_host_api *api, gyre_host *host, RedisSettin
   auto str = [&](const char *key, std::string &dst) {
     if (api->config_get_string(host, key, &v)) dst.assign(v.ptr ? v.ptr : "", v.len);
   };
-  if (api->config_get_list(host, "cluster_address", 0, &v))
-    return "engine.redis.cluster_address: Redis Cluster is not supported by this version of "
-           "engine-redis";
   std::string user, password, master, s_user, s_password;
   str("user", user);
   str("password", password);
@@ -260,6 +317,22 @@ std::string read_settings(const gyre_host_api *api, gyre_host *host, RedisSettin
   int64_t db = 0;
   api->config_get_int(host, "db", &db);
   if (db < 0 || db > (1 << 20)) return "engine.redis.db: must be between 0 and 1048576";
+  // Centrifugo's cluster_address: the seed nodes of one cluster, one shard.
+  std::string cluster_url;
+  for (size_t i = 0; api->config_get_list(host, "cluster_address", i, &v); ++i) {
+    if (i) cluster_url += ',';
+    cluster_url.append(v.ptr ? v.ptr : "", v.len);
+  }
+  if (!cluster_url.empty()) {
+    if (!sentinel_url.empty())
+      return "engine.redis.cluster_address: cannot be combined with engine.redis.sentinel_address";
+    RedisAddress a;
+    std::string err = parse_cluster(cluster_url, a);
+    if (!err.empty()) return "engine.redis.cluster_address: " + err;
+    a.user = user;
+    a.password = password;
+    out.shards.push_back(std::move(a));
+  }
   if (!from_sentinel_keys.sentinels.empty()) {
     // engine.redis.address (its default included) is not used then.
     RedisAddress a = std::move(from_sentinel_keys);
@@ -270,7 +343,9 @@ std::string read_settings(const gyre_host_api *api, gyre_host *host, RedisSettin
     a.sentinel_password = s_password;
     out.shards.push_back(std::move(a));
   }
-  for (size_t i = 0; sentinel_url.empty() && api->config_get_list(host, "address", i, &v); ++i) {
+  for (size_t i = 0;
+       sentinel_url.empty() && cluster_url.empty() && api->config_get_list(host, "address", i, &v);
+       ++i) {
     if (i >= 64) return "engine.redis.address: at most 64 shards";
     RedisAddress a;
     std::string text(v.ptr ? v.ptr : "", v.len);
@@ -286,6 +361,15 @@ std::string read_settings(const gyre_host_api *api, gyre_host *host, RedisSettin
     out.shards.push_back(std::move(a));
   }
   if (out.shards.empty()) return "engine.redis.address: no address given";
+  size_t clusters = 0;
+  for (auto &a : out.shards) {
+    if (a.cluster_nodes.empty()) continue;
+    ++clusters;
+    if (a.db != 0) return "engine.redis.db: Redis Cluster has only database 0";
+  }
+  // Key names differ (hash tags), so one node cannot mix the two kinds.
+  if (clusters && clusters != out.shards.size())
+    return "engine.redis.address: Redis Cluster and standalone/Sentinel shards cannot be mixed";
   str("prefix", out.prefix);
   if (out.prefix.empty() || out.prefix.size() > 128)
     return "engine.redis.prefix: must be 1 to 128 characters";

@@ -27,6 +27,9 @@ struct RedisAddress {
   std::string master_name;
   std::string sentinel_user;
   std::string sentinel_password;
+  // Redis Cluster: the nodes to ask for the slot map first (host/port above
+  // is the first of them); commands then go to each slot's master.
+  std::vector<std::pair<std::string, int>> cluster_nodes;
 };
 
 struct RedisSettings {
@@ -35,12 +38,16 @@ struct RedisSettings {
   int64_t connect_timeout_ms = 1000;
   int64_t io_timeout_ms = 4000;
   std::string client_name;
+  // Every shard is a Redis Cluster (keys and channels carry hash tags).
+  bool cluster() const { return !shards.empty() && !shards[0].cluster_nodes.empty(); }
 };
 
 // Parses "host:port", "redis://[[user]:password@]host[:port][/db]",
 // "tcp://host:port" or "redis+sentinel://[[user]:password@]host:port[,host:port...]
 // ?sentinel_master_name=NAME[&sentinel_password=P]" (the credentials are the
-// master's). Empty string on success, else why not.
+// master's) or "redis+cluster://[[user]:password@]host:port[,host:port...]
+// [?addr=host:port&addr=...]" (Centrifugo v6's forms). Empty string on
+// success, else why not.
 std::string parse_address(std::string_view text, RedisAddress &out);
 
 // Reads every setting (and resolves host names). Empty on success, else a

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "sharding.h"
+
 namespace gyre::redis {
 
 namespace {
@@ -17,8 +19,11 @@ Shard::Shard(const gyre_host_api *api, gyre_host *host, const RedisAddress &addr
       service_channels_(std::move(service_channels)),
       events_(events) {
   std::string tag = "shard " + std::to_string(index);
-  cmd_ = std::make_unique<RedisConnection>(
-      api, host, addr, settings, RedisConnection::Role::Command, tag + " commands", *this);
+  if (addr.cluster_nodes.empty())
+    cmd_ = std::make_unique<RedisConnection>(
+        api, host, addr, settings, RedisConnection::Role::Command, tag + " commands", *this);
+  else
+    router_ = std::make_unique<ClusterRouter>(api, host, addr, settings, tag + " cluster");
   pubsub_ = std::make_unique<RedisConnection>(
       api, host, addr, settings, RedisConnection::Role::PubSub, tag + " pub/sub", *this);
   if (!addr.sentinels.empty())
@@ -35,18 +40,34 @@ Shard::~Shard() {
   sentinel_.reset();
   pubsub_.reset();
   cmd_.reset();
+  router_.reset();
   for (auto &[name, ch] : channels_) finish(ch.waiters, GYRE_ERR_UNAVAILABLE, "engine stopping");
 }
 
 void Shard::start() {
   if (sentinel_) sentinel_->start();
-  cmd_->start();
+  if (cmd_) cmd_->start();
+  if (router_) router_->start();
   pubsub_->start();
+}
+
+bool Shard::accepting(std::string_view route_key) const {
+  if (router_) return router_->accepting(route_key.empty() ? -1 : cluster_slot(route_key));
+  return cmd_->accepting();
+}
+
+bool Shard::send(std::string_view route_key, int argc, const char **argv, const size_t *lens,
+                 RedisConnection::ReplyFn fn) {
+  if (router_)
+    return router_->send(route_key.empty() ? -1 : cluster_slot(route_key), argc, argv, lens,
+                         std::move(fn));
+  return cmd_->send(argc, argv, lens, std::move(fn));
 }
 
 void Shard::tick(int64_t now_ms) {
   if (sentinel_) sentinel_->tick(now_ms);
-  cmd_->tick(now_ms);
+  if (cmd_) cmd_->tick(now_ms);
+  if (router_) router_->tick(now_ms);
   pubsub_->tick(now_ms);
 }
 
@@ -158,6 +179,11 @@ void Shard::on_down(RedisConnection &conn) {
   to_subscribe_.clear();
   to_unsubscribe_.clear();
   finish(failed, GYRE_ERR_UNAVAILABLE, "redis pub/sub connection lost");
+  // In a cluster any node carries every message: try another that is up.
+  std::string h;
+  int port = 0;
+  if (router_ && router_->other_node(pubsub_->address().host, pubsub_->address().port, h, port))
+    pubsub_->set_address(h, port);
 }
 
 void Shard::confirmed(std::string_view redis_channel, bool subscribed) {

@@ -13,6 +13,11 @@
 // events may have been lost meanwhile (handle_resync), so lagging clients
 // recover instead of staying silently behind.
 //
+// A Redis Cluster is one shard too: its commands go through a ClusterRouter
+// (one connection per master, by slot) and its PUB/SUB connection to any one
+// node (classic PUBLISH reaches every node), moving to another node when
+// that one fails.
+//
 // Threads: the loop thread. Lifetime: owned by the engine.
 #pragma once
 
@@ -24,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster.h"
 #include "connection.h"
 #include "sentinel.h"
 
@@ -47,8 +53,14 @@ class Shard : public RedisConnection::Events {
 
   void start();
   void tick(int64_t now_ms);
-  RedisConnection &commands() { return *cmd_; }
   int index() const { return index_; }
+
+  // Commands. route_key is the command's first key (or PUB/SUB channel):
+  // it picks the master in a cluster; empty means any node. As
+  // RedisConnection::send: false (fn not called) when that node is down.
+  bool accepting(std::string_view route_key) const;
+  bool send(std::string_view route_key, int argc, const char **argv, const size_t *lens,
+            RedisConnection::ReplyFn fn);
 
   // Takes op on GYRE_OK (completed with `complete` once confirmed or
   // failed); GYRE_ERR_UNAVAILABLE (op untouched) while PUB/SUB is down.
@@ -80,7 +92,8 @@ class Shard : public RedisConnection::Events {
   int index_;
   std::vector<std::string> service_channels_;  // control channels (shard 0)
   ShardEvents &events_;
-  std::unique_ptr<RedisConnection> cmd_;
+  std::unique_ptr<RedisConnection> cmd_;   // standalone and Sentinel
+  std::unique_ptr<ClusterRouter> router_;  // Redis Cluster
   std::unique_ptr<RedisConnection> pubsub_;
   std::unique_ptr<SentinelResolver> sentinel_;  // when the shard is a Sentinel master
   std::unordered_map<std::string, Channel> channels_;

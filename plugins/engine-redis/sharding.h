@@ -33,4 +33,28 @@ inline int shard_of(std::string_view channel, int shards) {
   return shards <= 1 ? 0 : jump_hash(fnv1a64(channel), shards);
 }
 
+// Redis Cluster's slot of a key (spec §7.3): CRC16-XMODEM of the hash tag
+// (the text between the first '{' and the next '}', when not empty) or of
+// the whole key, mod 16384.
+inline uint16_t crc16_xmodem(std::string_view s) {
+  uint16_t crc = 0;
+  for (unsigned char c : s) {
+    crc ^= static_cast<uint16_t>(c << 8);
+    for (int i = 0; i < 8; ++i)
+      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                           : static_cast<uint16_t>(crc << 1);
+  }
+  return crc;
+}
+
+inline int cluster_slot(std::string_view key) {
+  size_t open = key.find('{');
+  if (open != std::string_view::npos) {
+    size_t close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1)
+      key = key.substr(open + 1, close - open - 1);
+  }
+  return crc16_xmodem(key) & 16383;
+}
+
 }  // namespace gyre::redis

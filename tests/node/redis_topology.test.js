@@ -5,9 +5,8 @@
 // publishing; (c) a 3-master Redis Cluster (all keys of a channel in one
 // slot, delivery through any master).
 //
-// (b) and (c) ask the engine at run time: if gyre refuses to start with a
-// redis+sentinel:// / redis+cluster:// address, the test is skipped with the
-// engine's reason (set GYRE_REDIS_TOPOLOGY=1 to make that a failure instead).
+// (b) and (c) first check that gyre starts with the redis+sentinel:// /
+// redis+cluster:// address, so a refusal fails with the engine's reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -75,12 +74,10 @@ async function refusal(address) {
   return null;
 }
 
-async function skipIfRefused(t, address, what) {
+async function assertAccepted(address, what) {
   const why = await refusal(address);
   if (why === null) return false;
-  if (process.env.GYRE_REDIS_TOPOLOGY) assert.fail(`gyre refuses ${what}: ${why}`);
-  t.skip(`${what} not supported by the engine yet: ${why}`);
-  return true;
+  assert.fail(`gyre refuses ${what}: ${why}`);
 }
 
 test('§7.1 shard vectors (jump hash of FNV-1a-64) as the tests compute them', () => {
@@ -140,7 +137,7 @@ test('§12.15b Sentinel: SENTINEL FAILOVER during publishing; writes and deliver
   await waitUntil(async () => /master_link_status:up/.test(await replica.cli('INFO', 'replication')), 10_000, 'replica in sync');
   const sentinel = await startSentinel(master);
   t.after(() => sentinel.stop());
-  if (await skipIfRefused(t, sentinel.url, 'Redis Sentinel (redis+sentinel://)')) return;
+  await assertAccepted(sentinel.url, 'Redis Sentinel (redis+sentinel://)');
 
   await waitUntil(async () => (await sentinel.cli('SENTINEL', 'REPLICAS', 'mymaster')).length > 0, 15_000, 'sentinel to know the replica');
   const [a, b] = await startNodes(t, 2, sentinel.url, CONFIG, { redis: { io_timeout: '1s', connect_timeout: '300ms' } });
@@ -218,7 +215,7 @@ test('§12.15b Sentinel: SENTINEL FAILOVER during publishing; writes and deliver
 test('§12.15c Redis Cluster (3 masters): a channel\'s keys share one slot; delivery through other masters', { timeout: 120_000 }, async (t) => {
   const cluster = await startCluster(3);
   t.after(() => cluster.stop());
-  if (await skipIfRefused(t, cluster.url, 'Redis Cluster (redis+cluster://)')) return;
+  await assertAccepted(cluster.url, 'Redis Cluster (redis+cluster://)');
 
   const [a, b] = await startNodes(t, 2, cluster.url, CONFIG);
   const P = a.prefix;

@@ -122,7 +122,16 @@ TEST(RedisSettings, Addresses) {
   EXPECT_NE(parse_address("redis://127.0.0.1/x", a), "");
   EXPECT_NE(parse_address("rediss://127.0.0.1", a), "");
   EXPECT_NE(parse_address("", a), "");
-  EXPECT_NE(parse_address("redis+cluster://127.0.0.1:7000", a), "");
+  EXPECT_EQ(
+      parse_address("redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001?addr=127.0.0.1:7002", a),
+      "");
+  ASSERT_EQ(a.cluster_nodes.size(), 3u);
+  EXPECT_EQ(a.cluster_nodes[2].second, 7002);
+  EXPECT_EQ(a.host, "127.0.0.1");  // the first node, for the PUB/SUB connection
+  EXPECT_EQ(a.port, 7000);
+  EXPECT_EQ(a.password, "pw");
+  EXPECT_NE(parse_address("redis+cluster://127.0.0.1:7000/3", a), "");  // only db 0
+  EXPECT_NE(parse_address("redis+cluster://", a), "");
   EXPECT_EQ(parse_address("redis+sentinel://:pw@127.0.0.1:26379,127.0.0.1?sentinel_master_name=m1&"
                           "sentinel_password=sp",
                           a),
@@ -134,4 +143,18 @@ TEST(RedisSettings, Addresses) {
   EXPECT_EQ(a.sentinel_password, "sp");
   EXPECT_TRUE(a.host.empty());  // named by the sentinels at run time
   EXPECT_NE(parse_address("redis+sentinel://127.0.0.1:26379", a), "");  // no master name
+}
+
+TEST(RedisCluster, SlotsOfHashTags) {
+  // spec §7.3 check values (CLUSTER KEYSLOT on a real cluster).
+  EXPECT_EQ(crc16_xmodem("123456789"), 0x31C3);
+  EXPECT_EQ(cluster_slot("123456789"), 12739);
+  EXPECT_EQ(cluster_slot("chat"), 14028);
+  EXPECT_EQ(cluster_slot("centrifuge.stream.{chat}"), 14028);
+  EXPECT_EQ(cluster_slot("centrifuge.result.{chat}.key"), 14028);
+  EXPECT_EQ(cluster_slot("centrifuge.stream.{3}.chat"), 1584);
+  // An empty tag hashes the whole key; only the first {...} counts.
+  EXPECT_EQ(cluster_slot("a{}b"), crc16_xmodem("a{}b") & 16383);
+  EXPECT_EQ(cluster_slot("x{a}{b}"), cluster_slot("a"));
+  EXPECT_EQ(cluster_slot("{a{b}c}"), cluster_slot("a{b"));
 }
