@@ -7,6 +7,8 @@
 #   make test         deps + node-deps + build, then every test through ctest
 #   make bench        deps + build, then the benchmark suite (Gyre vs the Go anchor):
 #                     bench/results/latest.{json,md}; BENCH_SCALE=0.1 scales it down
+#   make bench-engine deps + build, then gyre-engine-bench: engine-redis through the plugin
+#                     ABI against a redis-server of its own (BENCH_ENGINE_ARGS="--scale 0.1")
 #   make fuzz         deps + build, then the JWT token fuzzer for FUZZ_SECONDS (300)
 #   make format       clang-format -i our C/C++ sources
 #   make format-check fail if any of them is not formatted
@@ -45,7 +47,7 @@ FORMAT_FILES  = $(shell find $(FORMAT_DIRS) \( -name node_modules -o -name build
 
 NODE_STAMP := tests/node/node_modules/.package-lock.json
 
-.PHONY: deps node-deps build configure run test bench fuzz format format-check clean distclean
+.PHONY: deps node-deps build configure run test bench bench-engine fuzz format format-check clean distclean
 
 deps:
 	@missing=""; \
@@ -93,6 +95,13 @@ bench: deps
 	BENCH_SCALE=$(BENCH_SCALE) BENCH_SECONDS=$(BENCH_SECONDS) BUILD_DIR=$(BUILD_DIR) \
 	  BENCH_COMMAND="make bench BENCH_SCALE=$(BENCH_SCALE) BENCH_SECONDS=$(BENCH_SECONDS)" \
 	  bash bench/run_suite.sh
+
+# bench/engine/run.sh starts redis-server on a free loopback port, runs the
+# bench (JSON on stdout, table on stderr) and stops it; the reference run of
+# redis-benchmark's PUBLISH on the same server follows (stderr).
+BENCH_ENGINE_ARGS ?=
+bench-engine: deps build
+	ENGINE_BENCH_REFERENCE=1 bash bench/engine/run.sh $(BUILD_DIR)/gyre-engine-bench $(BENCH_ENGINE_ARGS)
 
 # The short run is part of make test (fuzz_jwt_token); this one digs longer.
 FUZZ_SECONDS ?= 300
