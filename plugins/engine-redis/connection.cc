@@ -1,5 +1,7 @@
 #include "connection.h"
 
+#include <sys/ioctl.h>
+
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -16,6 +18,12 @@ struct RedisConnection::Watch {
   redisAsyncContext *ac;
   gyre_watch *watch = nullptr;
   int mask = GYRE_WATCH_READ | GYRE_WATCH_WRITE;
+  // hiredis reads 16 KB per call. A PUB/SUB connection reads on while the
+  // socket holds more (up to this many calls per wakeup): a 16 KB read of
+  // command replies (~4000 PUBLISH acks) lets the node send ~4000 more
+  // publications, whose messages (~80 bytes each) would otherwise come back
+  // 200 per turn until Redis closes the subscriber for its output buffer.
+  int read_budget = 1;
   bool in_callback = false;
   bool dead = false;
 
@@ -45,13 +53,21 @@ struct RedisConnection::Watch {
   static void ready(int, int events, void *arg) {
     auto *w = static_cast<Watch *>(arg);
     w->in_callback = true;
-    if ((events & GYRE_WATCH_READ) && !w->dead) redisAsyncHandleRead(w->ac);
+    if (events & GYRE_WATCH_READ) {
+      for (int i = 0; i < w->read_budget && !w->dead; ++i) {
+        redisAsyncHandleRead(w->ac);
+        int queued = 0;
+        if (w->dead || ioctl(w->ac->c.fd, FIONREAD, &queued) != 0 || queued <= 0) break;
+      }
+    }
     if ((events & GYRE_WATCH_WRITE) && !w->dead) redisAsyncHandleWrite(w->ac);
     w->in_callback = false;
     if (w->dead) w->finish();
   }
-  static bool attach(const gyre_host_api *api, gyre_host *host, redisAsyncContext *ac) {
+  static bool attach(const gyre_host_api *api, gyre_host *host, redisAsyncContext *ac,
+                     int read_budget) {
     auto *w = new Watch{api, host, ac};
+    w->read_budget = read_budget;
     w->watch = api->watch_start(host, ac->c.fd, w->mask, &Watch::ready, w);
     if (!w->watch) {
       delete w;
@@ -116,7 +132,7 @@ void RedisConnection::connect_now() {
     return;
   }
   ac->data = this;
-  if (!Watch::attach(api_, host_, ac)) {
+  if (!Watch::attach(api_, host_, ac, role_ == Role::PubSub ? 256 : 1)) {
     redisAsyncFree(ac);
     lost("cannot watch the socket");
     return;
