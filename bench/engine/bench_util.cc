@@ -274,6 +274,7 @@ void print_table(const Options &opt, const std::vector<PhaseReport> &phases, con
   std::fprintf(stderr, "%-20s %9s %5s %7s %10s %8s %7s %8s %7s  %s\n", "phase", "ops", "W",
                "seconds", "ops/s", "bench%", "us/op", "redis%", "us/op", "deliveries");
   for (const auto &p : phases) {
+    if (p.n == 0) continue;  // skipped (its --n-* was 0)
     double n = static_cast<double>(p.n);
     double wall = p.wall_seconds > 0 ? p.wall_seconds : 1e-9;
     std::string deliveries =
