@@ -35,6 +35,14 @@ struct ChannelOptions {
   bool allow_history_for_subscriber = false;
   bool allow_history_for_anonymous = false;
   bool allow_user_limited_channels = false;
+  // The backend decides subscribes / client publishes (spec §5.1); the
+  // name picks a proxies[] entry, "default" = channel.proxy.<kind>.
+  bool subscribe_proxy_enabled = false;
+  std::string subscribe_proxy_name = "default";
+  bool publish_proxy_enabled = false;
+  std::string publish_proxy_name = "default";
+  bool sub_refresh_proxy_enabled = false;
+  std::string sub_refresh_proxy_name = "default";
   std::string channel_regex;
   std::shared_ptr<const std::regex> compiled_regex;
   std::string publication_data_format;  // "", json, json_object, binary

@@ -144,12 +144,7 @@ void Client::dispatch(const protocol::Command &cmd, Done done) {
     case Method::History: return cmd_history(cmd, std::move(done));
     case Method::Refresh: return cmd_refresh(cmd, std::move(done));
     case Method::SubRefresh: return cmd_sub_refresh(cmd, std::move(done));
-    case Method::Rpc:
-      // No RPC handler is configured: what Centrifugo answers for a method
-      // that no proxy serves.
-      reply_error(cmd.id, errors::kMethodNotFound);
-      done();
-      return;
+    case Method::Rpc: return cmd_rpc(cmd, std::move(done));
     case Method::Send:
       // No message handler: Centrifugo closes with 3508.
       disconnect(disconnects::kNotAvailable);

@@ -14,6 +14,7 @@
 #include "channel_options.h"
 #include "codes.h"
 #include "engine.h"
+#include "http_client.h"
 #include "loop.h"
 #include "protocol.h"
 #include "timer_wheel.h"
@@ -150,6 +151,14 @@ class Client {
   struct ConnectParams;
   void cmd_connect(const protocol::Command &cmd, Done done);
   void connect_decided(uint32_t id, const ConnectParams &p, AuthDecision d, Done done);
+  // The connect proxy decides (client_auth.cc).
+  void connect_via_proxy(uint32_t id, const ConnectParams &p, Done done);
+  // Server-side refresh through the refresh proxy (client_auth.cc).
+  void refresh_via_proxy();
+  void keep_proxy_headers(const HeaderList &emulated);
+  // rpc: the built-in ping, or the RPC proxy of the method's namespace
+  // (client_rpc.cc).
+  void cmd_rpc(const protocol::Command &cmd, Done done);
   void finish_connect(uint32_t id, const ConnectParams &p, const AuthDecision &d, Done done);
   void write_connect_reply(uint32_t cmd_id, const AuthDecision &d,
                            const std::vector<std::pair<std::string, std::string>> &subs);
@@ -179,7 +188,6 @@ class Client {
     std::vector<std::pair<std::string, std::string>> results;  // channel -> SubscribeResult
     std::vector<std::pair<std::string, uint32_t>> subs;        // channel, gen
   };
-  struct SubscribeParams;
   struct SubscribeRequest {
     std::string channel;
     bool recover = false;
@@ -197,6 +205,20 @@ class Client {
     bool positioned = false;
     bool join_leave = false;
   };
+  // A client subscribe on its way through the permission checks.
+  struct SubscribeParams {
+    std::string token;
+    std::string data;
+    const ChannelOptions *opts = nullptr;
+    SubscriptionWants asked;  // before the permission checks
+    SubscribeRequest req;
+  };
+  // The subscribe / publish proxies decide (client_proxy.cc).
+  void subscribe_via_proxy(uint32_t id, const SubscribeParams &p, Done done);
+  void publish_via_proxy(uint32_t id, const std::string &channel, const ChannelOptions &opts,
+                         std::string data, Done done);
+  // Server-side refresh of a subscription through its sub_refresh proxy.
+  void sub_refresh_via_proxy(ClientSubscription &sub, const ChannelOptions &opts);
   // What an auth plugin granted on top of the namespace (GYRE_OVERRIDE_*
   // bits, expiry).
   struct SubscriptionGrant {
@@ -240,6 +262,13 @@ class Client {
   uint8_t id_len_ = 0;
   std::string user_;
   std::string conn_info_;
+  // The request's headers that proxies after connect forward (rpc,
+  // refresh): only the allow-listed names, kept from connect on.
+  struct KeptHeaders {
+    HeaderList transport, emulated;
+  };
+  std::unique_ptr<KeptHeaders> kept_headers_;
+  HttpHeaders headers_for(const ProxyEndpoint &p) const;
   int64_t expire_at_ms_ = 0;          // 0 = never
   bool client_side_refresh_ = false;  // expiry: the client sends refresh
   bool refreshing_ = false;           // a refresh by the host is in flight

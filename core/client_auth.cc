@@ -1,6 +1,8 @@
 // Client: connect (credentials from the auth chain or the host's own rules,
 // connect-time server-side subscriptions), refresh and sub_refresh, and the
 // expiry of connections and subscriptions.
+#include <strings.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -10,6 +12,7 @@
 #include "client.h"
 #include "log.h"
 #include "node.h"
+#include "proxy.h"
 #include "worker.h"
 
 namespace gyre {
@@ -99,6 +102,10 @@ void Client::cmd_connect(const Command &cmd, Done done) {
   std::string new_id = node().new_client_id();
   id_len_ = static_cast<uint8_t>(std::min(new_id.size(), sizeof id_));
   std::memcpy(id_, new_id.data(), id_len_);
+  keep_proxy_headers(p.emulated_headers);
+  // Without a token the backend decides, when a connect proxy is set
+  // (spec §5.6); a token goes to the auth plugins only.
+  if (p.token.empty() && cfg.proxy.connect.enabled) return connect_via_proxy(cmd.id, p, done);
   Auth &auth = node().auth();
   if (!cfg.client_insecure && auth.wants(AuthKind::Connect, !p.token.empty())) {
     AuthRequest r = auth_request(AuthKind::Connect);
@@ -117,6 +124,68 @@ void Client::cmd_connect(const Command &cmd, Done done) {
     return;
   }
   connect_decided(cmd.id, p, AuthDecision{}, std::move(done));
+}
+
+void Client::keep_proxy_headers(const HeaderList &emulated) {
+  const ProxyConfig &pc = node().config().proxy;
+  if (pc.kept_http_headers.empty() && pc.kept_emulated_headers.empty()) return;
+  auto kept = std::make_unique<KeptHeaders>();
+  auto listed = [](const std::vector<std::string> &names, const std::string &k) {
+    for (const auto &n : names)
+      if (strcasecmp(n.c_str(), k.c_str()) == 0) return true;
+    return false;
+  };
+  if (const HeaderList *h = transport_.request_headers())
+    for (const auto &[k, v] : *h)
+      if (listed(pc.kept_http_headers, k)) kept->transport.emplace_back(k, v);
+  for (const auto &[k, v] : emulated)
+    if (listed(pc.kept_emulated_headers, k)) kept->emulated.emplace_back(k, v);
+  kept_headers_ = std::move(kept);
+}
+
+HttpHeaders Client::headers_for(const ProxyEndpoint &p) const {
+  if (!kept_headers_) return proxy_headers(p, nullptr, {});
+  return proxy_headers(p, &kept_headers_->transport, kept_headers_->emulated);
+}
+
+void Client::connect_via_proxy(uint32_t id, const ConnectParams &p, Done done) {
+  const ProxyEndpoint &ep = node().config().proxy.connect;
+  ProxyCaller caller{this->id(), transport_.name(), {}};
+  std::string body = connect_proxy_request(caller, p.name, p.version, p.data);
+  HttpHeaders headers = proxy_headers(ep, transport_.request_headers(), p.emulated_headers);
+  auto alive = alive_;
+  worker_.http_client().post(
+      ep.url, headers, std::move(body), ep.timeout_ms,
+      [this, alive, id, p, done](BackendResponse r) mutable {
+        if (!*alive) return done();
+        AuthDecision d = connect_proxy_decision(r, &node().config().proxy.connect);
+        if (d.outcome == AuthDecision::Outcome::Failed)
+          LOG_WARN("connect proxy %s: %s", node().config().proxy.connect.url.text.c_str(),
+                   d.reason.c_str());
+        connect_decided(id, p, std::move(d), std::move(done));
+      });
+}
+
+void Client::refresh_via_proxy() {
+  const ProxyEndpoint &ep = node().config().proxy.refresh;
+  refreshing_ = true;
+  ProxyCaller caller{id(), transport_.name(), user_};
+  auto alive = alive_;
+  worker_.http_client().post(ep.url, proxy_headers(ep, nullptr, {}), refresh_proxy_request(caller),
+                             ep.timeout_ms, [this, alive](BackendResponse r) {
+                               if (!*alive) return;
+                               AuthDecision d = refresh_proxy_decision(r, user_);
+                               if (d.outcome == AuthDecision::Outcome::Failed) {
+                                 // A backend outage never disconnects: try again in a minute.
+                                 LOG_WARN("refresh proxy %s: %s (retried in 60s)",
+                                          node().config().proxy.refresh.url.text.c_str(),
+                                          d.reason.c_str());
+                                 refreshing_ = false;
+                                 set_expire_at(worker_.loop().now_ms() + 60000);
+                                 return;
+                               }
+                               refresh_decided(0, std::move(d), true);
+                             });
 }
 
 void Client::connect_error(uint32_t id, const Error &e) {
@@ -156,7 +225,8 @@ void Client::connect_decided(uint32_t id, const ConnectParams &p, AuthDecision d
       user_ = d.user;
       conn_info_ = d.info;
       expire_at_ms_ = d.expire_at * 1000;
-      client_side_refresh_ = d.client_side_refresh;
+      // A refresh proxy refreshes every connection itself (spec §5.6).
+      client_side_refresh_ = d.client_side_refresh && !cfg.proxy.refresh.enabled;
       if (d.expire_at > 0 && expire_at_ms_ <= worker_.loop().now_ms()) {
         connect_failed_ = true;
         connect_error(id, errors::kExpired);
@@ -487,13 +557,19 @@ void Client::check_expiry(int64_t now) {
       if (now >= expire_at_ms_ + cfg.expired_close_delay_ms)
         return disconnect(disconnects::kExpired);
     } else if (now >= expire_at_ms_) {
-      if (!auth.wants(AuthKind::Refresh, false)) return disconnect(disconnects::kExpired);
-      refreshing_ = true;
-      // On the node loop the plugin may answer at once, and end this client.
-      auth.decide(auth_request(AuthKind::Refresh), [this, alive](AuthDecision d) {
-        if (*alive) refresh_decided(0, std::move(d), true);
-      });
-      if (!*alive || state_ != State::Connected) return;
+      if (cfg.proxy.refresh.enabled) {
+        refresh_via_proxy();
+        if (!*alive || state_ != State::Connected) return;
+      } else if (!auth.wants(AuthKind::Refresh, false)) {
+        return disconnect(disconnects::kExpired);
+      } else {
+        refreshing_ = true;
+        // On the node loop the plugin may answer at once, and end this client.
+        auth.decide(auth_request(AuthKind::Refresh), [this, alive](AuthDecision d) {
+          if (*alive) refresh_decided(0, std::move(d), true);
+        });
+        if (!*alive || state_ != State::Connected) return;
+      }
     }
   }
   // What is due first; then each in turn, looked up again, since ending or
@@ -516,6 +592,13 @@ void Client::check_expiry(int64_t now) {
     if (!*alive || state_ != State::Connected) return;
     ClientSubscription *sub = find_live(d.channel, d.gen);
     if (!sub) continue;
+    if (d.refresh) {
+      const ChannelOptions *o = cfg.channel.resolve(d.channel);
+      if (o && o->sub_refresh_proxy_enabled) {
+        sub_refresh_via_proxy(*sub, *o);
+        continue;
+      }
+    }
     if (!d.refresh || !auth.wants(AuthKind::SubRefresh, false)) {
       expire_subscription(*sub);
       continue;

@@ -85,14 +85,6 @@ const ChannelOptions *Client::channel_for(const Command &cmd, std::string &chann
   return resolve_channel(cmd, channel);
 }
 
-struct Client::SubscribeParams {
-  std::string token;
-  std::string data;
-  const ChannelOptions *opts = nullptr;
-  SubscriptionWants asked;  // before the permission checks
-  SubscribeRequest req;
-};
-
 void Client::cmd_subscribe(const Command &cmd, Done done) {
   const Config &cfg = node().config();
   std::string channel;
@@ -189,6 +181,8 @@ void Client::subscribe_decided(uint32_t id, const SubscribeParams &p, AuthDecisi
       allowed = false;
     } else if (opts.allow_user_limited_channels && rules.is_user_limited(channel)) {
       allowed = rules.user_allowed(channel, user_);
+    } else if (opts.subscribe_proxy_enabled) {
+      return subscribe_via_proxy(id, p, std::move(done));
     } else if (opts.allow_subscribe_for_client &&
                (!is_anonymous() || opts.allow_subscribe_for_anonymous)) {
       allowed = true;
@@ -466,6 +460,9 @@ void Client::cmd_publish(const Command &cmd, Done done) {
     reply_error(cmd.id, errors::kBadRequest);
     return done();
   }
+  // The publish proxy overrides every allow_publish_* option (spec §2.4).
+  if (opts->publish_proxy_enabled)
+    return publish_via_proxy(cmd.id, channel, *opts, std::string(data), std::move(done));
   ClientSubscription *own = find_sub(channel);
   bool subscribed = own != nullptr;
   bool anon_ok = !is_anonymous() || opts->allow_publish_for_anonymous;

@@ -138,6 +138,21 @@ const std::vector<NsOption> &ns_options() {
       NS_BOOL(allow_history_for_subscriber),
       NS_BOOL(allow_history_for_anonymous),
       NS_BOOL(allow_user_limited_channels),
+      NS_BOOL(subscribe_proxy_enabled),
+      NS_BOOL(publish_proxy_enabled),
+      NS_BOOL(sub_refresh_proxy_enabled),
+      NsOption{"sub_refresh_proxy_name",
+               [](ChannelOptions &o, const json::Value &v) {
+                 return get_string(v, o.sub_refresh_proxy_name);
+               }},
+      NsOption{"subscribe_proxy_name",
+               [](ChannelOptions &o, const json::Value &v) {
+                 return get_string(v, o.subscribe_proxy_name);
+               }},
+      NsOption{"publish_proxy_name",
+               [](ChannelOptions &o, const json::Value &v) {
+                 return get_string(v, o.publish_proxy_name);
+               }},
       NsOption{
           "channel_regex",
           [](ChannelOptions &o, const json::Value &v) { return get_string(v, o.channel_regex); }},
@@ -156,12 +171,6 @@ const std::set<std::string> &unsupported_ns_keys() {
                                              "delta_publish",
                                              "allow_tags_filter",
                                              "auto_cache_recover",
-                                             "subscribe_proxy_enabled",
-                                             "subscribe_proxy_name",
-                                             "publish_proxy_enabled",
-                                             "publish_proxy_name",
-                                             "sub_refresh_proxy_enabled",
-                                             "sub_refresh_proxy_name",
                                              "subscribe_stream_proxy_enabled",
                                              "subscribe_stream_proxy_name",
                                              "subscribe_stream_proxy_bidirectional",
@@ -329,7 +338,8 @@ const std::vector<Option> &options() {
 
 // Sections whose every key is handled by a special setter.
 bool is_special(const std::string &path) {
-  return path == "channel.without_namespace" || path == "channel.namespaces" || path == "plugins";
+  return path == "channel.without_namespace" || path == "channel.namespaces" || path == "plugins" ||
+         path == "client.proxy" || path == "proxies" || path == "rpc" || path == "channel.proxy";
 }
 
 const Option *find_option(const std::string &path) {
@@ -355,6 +365,10 @@ std::string apply_special(Config &c, const std::string &path, const json::Value 
   }
   if (path == "channel.namespaces") return set_namespaces(c, v, warnings);
   if (path == "plugins") return set_plugins(c, v, warnings);
+  if (path == "client.proxy") return parse_client_proxy(c.proxy, v, warnings);
+  if (path == "proxies") return parse_named_proxies(c.proxy, v, warnings);
+  if (path == "rpc") return parse_rpc(c.proxy, v, warnings);
+  if (path == "channel.proxy") return parse_channel_proxy(c.proxy, v, warnings);
   return "unknown";
 }
 
@@ -518,8 +532,13 @@ std::string finish(Config &c) {
       return where + ".name: duplicate namespace \"" + ns.name + "\"";
     e = validate_ns(ns.options, where, c.channel);
     if (e.empty()) e = compile(ns.options, where);
+    if (e.empty()) e = c.proxy.check_channel_proxies(ns.options, where);
     if (!e.empty()) return e;
   }
+  e = c.proxy.check_channel_proxies(c.channel.without_namespace, "channel.without_namespace");
+  if (!e.empty()) return e;
+  e = validate_proxies(c.proxy);
+  if (!e.empty()) return e;
   std::set<std::string> plugin_names;
   for (const auto &p : c.plugins)
     if (!plugin_names.insert(p.name).second)

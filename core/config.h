@@ -10,6 +10,7 @@
 
 #include "channel_options.h"
 #include "log.h"
+#include "proxy_config.h"
 
 namespace gyre {
 
@@ -78,6 +79,8 @@ struct Config {
   int64_t channel_position_check_delay_ms = 40000;
   // channel
   ChannelRules channel;
+  // client.proxy, proxies, rpc
+  ProxyConfig proxy;
   // websocket
   std::string ws_prefix = "/connection/websocket";
   bool ws_disabled = false;

@@ -107,9 +107,10 @@ void WebSocketSession::upgrade(Worker &worker, HttpRequest &req, HttpResponder &
   std::string handshake;
   if (!WebSocketSession::handshake(req, resp, {}, handshake)) return;
   auto session = std::make_unique<WebSocketSession>(worker);
-  // Auth plugins may want the request's headers (cookies, Authorization)
-  // at connect; nobody else does, so they are kept only then.
-  if (!worker.node().auth().empty())
+  // Auth plugins and the connect proxy may want the request's headers
+  // (cookies, Authorization) at connect; nobody else does, so they are kept
+  // only then.
+  if (!worker.node().auth().empty() || worker.node().config().proxy.connect.enabled)
     session->headers_ = std::make_unique<HeaderList>(std::move(req.headers));
   WebSocketSession *raw = session.get();
   Connection *conn = resp.take_over(handshake, std::move(session));

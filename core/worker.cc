@@ -51,7 +51,13 @@ Worker::~Worker() {
   if (thread_.joinable()) stop_and_join();
   housekeeping_timer_.stop();
   pool_.close_all_now();
+  http_client_.reset();
   if (defer_ev_) event_free(defer_ev_);
+}
+
+HttpClient &Worker::http_client() {
+  if (!http_client_) http_client_ = std::make_unique<HttpClient>(*loop_);
+  return *http_client_;
 }
 
 void Worker::start() {

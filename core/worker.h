@@ -22,6 +22,7 @@
 #include "codes.h"
 #include "connection.h"
 #include "http.h"
+#include "http_client.h"
 #include "hub.h"
 #include "loop.h"
 #include "ws_context_pool.h"
@@ -42,6 +43,8 @@ class Worker {
   Node &node() const { return node_; }
   size_t index() const { return index_; }
   Loop &loop() { return *loop_; }
+  // Calls to backends (proxies) from this worker's loop; made on first use.
+  HttpClient &http_client();
   Hub &hub() { return hub_; }
   WsContextPool &ws_pool() { return ws_pool_; }
   // True for the worker on the node's loop.
@@ -123,6 +126,7 @@ class Worker {
   event *defer_ev_ = nullptr;
   std::vector<std::function<void()>> deferred_;
   std::thread thread_;
+  std::unique_ptr<HttpClient> http_client_;  // before the loop goes
 };
 
 }  // namespace gyre

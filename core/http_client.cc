@@ -1,0 +1,237 @@
+#include "http_client.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <cstring>
+
+#include "loop.h"
+
+namespace gyre {
+
+struct HttpClient::Call {
+  Pool *pool = nullptr;
+  Conn *conn = nullptr;  // while in flight
+  std::string path;
+  HttpHeaders headers;
+  std::string body;
+  HttpCallback cb;
+  evhttp_request *req = nullptr;
+  event *timer = nullptr;
+  HttpClient *client = nullptr;
+};
+
+struct HttpClient::Conn {
+  evhttp_connection *ec = nullptr;
+  std::unique_ptr<Call> call;  // in flight
+};
+
+struct HttpClient::Pool {
+  std::string host;  // for the Host header
+  std::vector<std::unique_ptr<Conn>> conns;
+  std::deque<std::unique_ptr<Call>> queue;
+};
+
+namespace {
+
+bool is_ip_literal(const std::string &host) {
+  unsigned char buf[sizeof(struct in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+HttpClient::HttpClient(Loop &loop) : loop_(loop) {
+  deferred_ev_ = event_new(loop_.base(), -1, 0, &HttpClient::later, this);
+}
+
+HttpClient::~HttpClient() {
+  for (auto &[key, pool] : pools_) {
+    for (auto &call : pool->queue)
+      if (call->timer) event_free(call->timer);
+    pool->queue.clear();
+    for (auto &conn : pool->conns) {
+      if (conn->call) {
+        if (conn->call->req) evhttp_cancel_request(conn->call->req);
+        if (conn->call->timer) event_free(conn->call->timer);
+        conn->call.reset();
+      }
+      evhttp_connection_free(conn->ec);
+    }
+  }
+  pools_.clear();
+  if (deferred_ev_) event_free(deferred_ev_);
+  if (dns_) evdns_base_free(dns_, 0);
+}
+
+void HttpClient::defer(HttpCallback cb, BackendResponse res) {
+  deferred_.emplace_back(std::move(cb), std::move(res));
+  event_active(deferred_ev_, 0, 0);
+}
+
+void HttpClient::later(int, short, void *arg) {
+  auto *self = static_cast<HttpClient *>(arg);
+  auto ready = std::move(self->deferred_);
+  self->deferred_.clear();
+  for (auto &[cb, res] : ready) cb(std::move(res));
+}
+
+void HttpClient::post(const HttpUrl &url, const HttpHeaders &headers, std::string body,
+                      int64_t timeout_ms, HttpCallback cb) {
+  std::string key = url.host + ":" + std::to_string(url.port);
+  auto &slot = pools_[key];
+  if (!slot) {
+    slot = std::make_unique<Pool>();
+    bool v6 = url.host.find(':') != std::string::npos;
+    slot->host = v6 ? "[" + url.host + "]" : url.host;
+    if (url.port != 80) slot->host += ":" + std::to_string(url.port);
+  }
+  Pool &pool = *slot;
+  auto call = std::make_unique<Call>();
+  call->pool = &pool;
+  call->client = this;
+  call->path = url.path;
+  call->headers = headers;
+  call->body = std::move(body);
+  call->cb = std::move(cb);
+  call->timer = evtimer_new(loop_.base(), &HttpClient::on_timeout, call.get());
+  timeval tv{static_cast<time_t>(timeout_ms / 1000),
+             static_cast<suseconds_t>((timeout_ms % 1000) * 1000)};
+  evtimer_add(call->timer, &tv);
+
+  for (auto &conn : pool.conns)
+    if (!conn->call) return start(pool, *conn, std::move(call));
+  if (pool.conns.size() < kMaxConnections) {
+    evdns_base *dns = nullptr;
+    if (!is_ip_literal(url.host)) {
+      if (!dns_) {
+        dns_ = evdns_base_new(loop_.base(), EVDNS_BASE_INITIALIZE_NAMESERVERS);
+        if (dns_) evdns_base_load_hosts(dns_, nullptr);
+      }
+      dns = dns_;
+    }
+    evhttp_connection *ec = evhttp_connection_base_new(loop_.base(), dns, url.host.c_str(),
+                                                       static_cast<uint16_t>(url.port));
+    if (ec) {
+      evhttp_connection_set_max_body_size(ec, kMaxBodyBytes);
+      evhttp_connection_set_max_headers_size(ec, 64 * 1024);
+      auto conn = std::make_unique<Conn>();
+      conn->ec = ec;
+      Conn &c = *conn;
+      pool.conns.push_back(std::move(conn));
+      return start(pool, c, std::move(call));
+    }
+  }
+  if (pool.queue.size() < kMaxQueued) {
+    pool.queue.push_back(std::move(call));
+    return;
+  }
+  event_free(call->timer);
+  defer(std::move(call->cb), BackendResponse{0, {}, "overloaded: too many requests waiting"});
+}
+
+void HttpClient::start(Pool &pool, Conn &conn, std::unique_ptr<Call> call) {
+  (void)pool;
+  Call *c = call.get();
+  evhttp_request *req = evhttp_request_new(&HttpClient::on_response, c);
+  if (!req) {
+    finish(c, BackendResponse{0, {}, "out of memory"});
+    return;
+  }
+  evkeyvalq *out = evhttp_request_get_output_headers(req);
+  for (const auto &[k, v] : c->headers) {
+    // The framing headers are ours; a forwarded header never replaces them.
+    if (strcasecmp(k.c_str(), "host") == 0 || strcasecmp(k.c_str(), "content-length") == 0 ||
+        strcasecmp(k.c_str(), "content-type") == 0 || strcasecmp(k.c_str(), "connection") == 0 ||
+        strcasecmp(k.c_str(), "transfer-encoding") == 0)
+      continue;
+    evhttp_add_header(out, k.c_str(), v.c_str());
+  }
+  evhttp_add_header(out, "Host", c->pool->host.c_str());
+  evhttp_add_header(out, "Content-Type", "application/json");
+  evbuffer_add(evhttp_request_get_output_buffer(req), c->body.data(), c->body.size());
+  c->conn = &conn;
+  c->req = req;
+  conn.call = std::move(call);
+  if (evhttp_make_request(conn.ec, req, EVHTTP_REQ_POST, c->path.c_str()) != 0) {
+    // libevent has freed the request.
+    c->req = nullptr;
+    std::unique_ptr<Call> failed = std::move(conn.call);
+    failed.release();
+    finish(c, BackendResponse{0, {}, "cannot send the request"});
+  }
+}
+
+void HttpClient::on_response(evhttp_request *req, void *arg) {
+  auto *c = static_cast<Call *>(arg);
+  HttpClient *self = c->client;
+  Conn *conn = c->conn;
+  Pool *pool = c->pool;
+  BackendResponse res;
+  int code = req ? evhttp_request_get_response_code(req) : 0;
+  if (code == 0) {
+    res.error = "connection refused, reset or closed";
+  } else {
+    res.status = code;
+    evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    res.body.resize(n);
+    if (n) evbuffer_copyout(in, res.body.data(), n);
+  }
+  c->req = nullptr;  // libevent frees it after this returns
+  conn->call.release();
+  c->conn = nullptr;
+  self->finish(c, std::move(res));
+  self->next(*pool);
+}
+
+void HttpClient::on_timeout(int, short, void *arg) {
+  auto *c = static_cast<Call *>(arg);
+  HttpClient *self = c->client;
+  Pool *pool = c->pool;
+  if (!c->conn) {  // still queued
+    for (auto it = pool->queue.begin(); it != pool->queue.end(); ++it) {
+      if (it->get() != c) continue;
+      it->release();
+      pool->queue.erase(it);
+      break;
+    }
+    self->finish(c, BackendResponse{0, {}, "timeout"});
+    return;
+  }
+  Conn *conn = c->conn;
+  // The callback is not run; the connection is reset for the next request.
+  if (c->req) evhttp_cancel_request(c->req);
+  c->req = nullptr;
+  conn->call.release();
+  c->conn = nullptr;
+  self->finish(c, BackendResponse{0, {}, "timeout"});
+  self->next(*pool);
+}
+
+void HttpClient::finish(Call *c, BackendResponse res) {
+  std::unique_ptr<Call> owned(c);
+  if (c->timer) event_free(c->timer);
+  c->timer = nullptr;
+  HttpCallback cb = std::move(c->cb);
+  owned.reset();
+  if (cb) cb(std::move(res));
+}
+
+void HttpClient::next(Pool &pool) {
+  while (!pool.queue.empty()) {
+    Conn *idle = nullptr;
+    for (auto &conn : pool.conns)
+      if (!conn->call) idle = conn.get();
+    if (!idle) return;
+    std::unique_ptr<Call> call = std::move(pool.queue.front());
+    pool.queue.pop_front();
+    start(pool, *idle, std::move(call));
+  }
+}
+
+}  // namespace gyre

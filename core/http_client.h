@@ -1,0 +1,75 @@
+// HttpClient: HTTP/1.1 POSTs from a loop to backends (the proxies), on
+// libevent's evhttp client: keep-alive connections pooled per host:port,
+// at most kMaxConnections requests in flight per host:port (one per
+// connection), a bounded queue behind them, a whole-request deadline, and a
+// bounded response body. Every callback runs exactly once, on the loop,
+// never inside post().
+//
+// Threads: one HttpClient per loop (each worker has its own), used only on
+// that loop's thread. Lifetime: destroying it drops pending requests without
+// calling their callbacks (the loop is stopping).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "proxy_config.h"
+
+struct evhttp_connection;
+struct evhttp_request;
+struct evdns_base;
+struct event;
+
+namespace gyre {
+
+class Loop;
+
+struct BackendResponse {
+  int status = 0;     // 0: no HTTP answer (see error)
+  std::string body;   // up to kMaxBodyBytes
+  std::string error;  // "timeout", "connection refused or reset", "overloaded", ...
+};
+using HttpCallback = std::function<void(BackendResponse)>;
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+class HttpClient {
+ public:
+  static constexpr size_t kMaxConnections = 64;  // per host:port
+  static constexpr size_t kMaxQueued = 4096;     // per host:port, beyond the in-flight ones
+  static constexpr size_t kMaxBodyBytes = 4 << 20;
+
+  explicit HttpClient(Loop &loop);
+  ~HttpClient();
+  HttpClient(const HttpClient &) = delete;
+  HttpClient &operator=(const HttpClient &) = delete;
+
+  // POST `body` (Content-Type: application/json) to url with `headers`.
+  void post(const HttpUrl &url, const HttpHeaders &headers, std::string body, int64_t timeout_ms,
+            HttpCallback cb);
+
+ private:
+  struct Pool;
+  struct Conn;
+  struct Call;
+  void start(Pool &pool, Conn &conn, std::unique_ptr<Call> call);
+  void finish(Call *call, BackendResponse res);
+  void next(Pool &pool);
+  static void on_response(evhttp_request *req, void *arg);
+  static void on_timeout(int, short, void *arg);
+  static void later(int, short, void *arg);
+  void defer(HttpCallback cb, BackendResponse res);
+
+  Loop &loop_;
+  evdns_base *dns_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
+  std::vector<std::pair<HttpCallback, BackendResponse>> deferred_;
+  event *deferred_ev_ = nullptr;
+};
+
+}  // namespace gyre

@@ -1,0 +1,324 @@
+#include "proxy.h"
+
+#include <strings.h>
+
+#include <algorithm>
+
+#include "json.h"
+
+namespace gyre {
+
+namespace {
+
+bool listed(const std::vector<std::string> &allow, const std::string &name) {
+  for (const auto &a : allow)
+    if (strcasecmp(a.c_str(), name.c_str()) == 0) return true;
+  return false;
+}
+
+void put(HttpHeaders &out, const std::string &k, const std::string &v) {
+  for (auto &[ek, ev] : out) {
+    if (strcasecmp(ek.c_str(), k.c_str()) == 0) {
+      ev = v;
+      return;
+    }
+  }
+  out.emplace_back(k, v);
+}
+
+void common(json::Writer &w, const ProxyCaller &c) {
+  w.field("client", c.client)
+      .field("transport", c.transport)
+      .field("protocol", "json")
+      .field("encoding", "json");
+}
+
+const StatusTransform *transform_of(const ProxyEndpoint *p, const BackendResponse &r) {
+  if (!p || r.status == 0 || r.status == 200) return nullptr;
+  for (const auto &t : p->status_transforms)
+    if (t.status == r.status) return &t;
+  return nullptr;
+}
+
+// The envelope of every answer (spec §5.3); false when it is not one.
+bool envelope(const BackendResponse &r, json::Document &doc) {
+  if (r.status != 200) return false;
+  return doc.parse(r.body) && doc.root().is_object();
+}
+
+// Only JSON values are forwarded raw; anything else would break the reply.
+std::string raw_json(const json::Value &v) {
+  if (!v || v.is_null()) return {};
+  return std::string(v.raw());
+}
+
+}  // namespace
+
+std::string proxy_failure(const BackendResponse &r) {
+  if (r.status == 0) return r.error.empty() ? "no answer" : r.error;
+  if (r.status != 200) return "HTTP status " + std::to_string(r.status);
+  return "the answer is not a JSON object";
+}
+
+HttpHeaders proxy_headers(const ProxyEndpoint &p, const HeaderList *transport_headers,
+                          const HeaderList &emulated_headers) {
+  HttpHeaders out;
+  for (const auto &[k, v] : p.static_headers) put(out, k, v);
+  for (const auto &[k, v] : emulated_headers)
+    if (listed(p.emulated_headers, k)) put(out, k, v);
+  if (transport_headers)
+    for (const auto &[k, v] : *transport_headers)
+      if (listed(p.http_headers, k)) put(out, k, v);
+  return out;
+}
+
+std::string connect_proxy_request(const ProxyCaller &c, std::string_view name,
+                                  std::string_view version, std::string_view data) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  common(w, c);
+  if (!name.empty()) w.field("name", name);
+  if (!version.empty()) w.field("version", version);
+  if (!data.empty()) w.field_raw("data", data);
+  w.end_object();
+  return out;
+}
+
+AuthDecision connect_proxy_decision(const BackendResponse &r, const ProxyEndpoint *p) {
+  using Outcome = AuthDecision::Outcome;
+  AuthDecision d;
+  if (const StatusTransform *t = transform_of(p, r)) {
+    d.outcome = Outcome::Denied;
+    d.code = t->code;
+    d.reason = t->message;
+    d.temporary = t->temporary;
+    return d;
+  }
+  json::Document doc;
+  if (!envelope(r, doc)) {
+    d.outcome = Outcome::Failed;
+    d.reason = proxy_failure(r);
+    return d;
+  }
+  json::Value root = doc.root();
+  if (auto dis = root.get("disconnect"); dis.is_object()) {
+    auto code = dis.get("code").as_uint64();
+    d.outcome = Outcome::Denied;
+    d.code = code && *code >= 3000 && *code <= 4999 ? static_cast<uint32_t>(*code) : 4500;
+    if (auto reason = dis.get("reason"); reason.is_string()) d.reason = reason.as_string();
+    return d;
+  }
+  if (auto err = root.get("error"); err.is_object()) {
+    auto code = err.get("code").as_uint64();
+    d.outcome = Outcome::Denied;
+    d.code = code && *code > 0 && *code < 3000 ? static_cast<uint32_t>(*code) : 100;
+    if (auto msg = err.get("message"); msg.is_string()) d.reason = msg.as_string();
+    d.temporary = err.get("temporary").is_bool() && err.get("temporary").as_bool();
+    return d;
+  }
+  json::Value res = root.get("result");
+  if (!res.is_object()) {
+    d.outcome = Outcome::Declined;  // no credentials: the host's rules decide
+    return d;
+  }
+  d.outcome = Outcome::Granted;
+  if (auto user = res.get("user"); user.is_string()) d.user = user.as_string();
+  d.info = raw_json(res.get("info"));
+  d.data = raw_json(res.get("data"));
+  if (auto exp = res.get("expire_at").as_int64(); exp && *exp > 0) d.expire_at = *exp;
+  // Client-side refresh unless a refresh proxy refreshes every connection
+  // (spec §5.6; connect_decided applies that).
+  d.client_side_refresh = true;
+  auto add = [&d](const std::string &channel) -> GrantedSub & {
+    for (auto &s : d.subs)
+      if (s.channel == channel) return s;
+    d.subs.push_back(GrantedSub{});
+    d.subs.back().channel = channel;
+    return d.subs.back();
+  };
+  if (auto chans = res.get("channels"); chans.is_array())
+    for (auto c = chans.first_child(); c; c = c.next_sibling())
+      if (c.is_string() && !c.as_string().empty()) add(c.as_string());
+  if (auto subs = res.get("subs"); subs.is_object()) {
+    for (auto s = subs.first_child(); s; s = s.next_sibling()) {
+      if (s.key().empty()) continue;
+      GrantedSub &g = add(s.key());
+      if (!s.is_object()) continue;
+      g.info = raw_json(s.get("info"));
+      g.data = raw_json(s.get("data"));
+    }
+  }
+  return d;
+}
+
+std::string refresh_proxy_request(const ProxyCaller &c) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  common(w, c);
+  w.field("user", c.user);
+  w.end_object();
+  return out;
+}
+
+AuthDecision refresh_proxy_decision(const BackendResponse &r, const std::string &user) {
+  using Outcome = AuthDecision::Outcome;
+  AuthDecision d;
+  json::Document doc;
+  if (!envelope(r, doc)) {
+    d.outcome = Outcome::Failed;
+    d.reason = proxy_failure(r);
+    return d;
+  }
+  // Only the result counts for refresh (spec §5.3); none means expired.
+  json::Value res = doc.root().get("result");
+  if (!res.is_object() || (res.get("expired").is_bool() && res.get("expired").as_bool())) {
+    d.outcome = Outcome::Denied;
+    d.code = 3005;
+    d.reason = "connection expired";
+    return d;
+  }
+  d.outcome = Outcome::Granted;
+  d.user = user;
+  d.info = raw_json(res.get("info"));
+  if (auto exp = res.get("expire_at").as_int64(); exp && *exp > 0) d.expire_at = *exp;
+  return d;
+}
+
+std::string channel_proxy_request(const ProxyCaller &c, std::string_view channel,
+                                  std::string_view data) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  common(w, c);
+  w.field("user", c.user).field("channel", channel);
+  if (!data.empty()) w.field_raw("data", data);
+  w.end_object();
+  return out;
+}
+
+AuthDecision subscribe_proxy_decision(const BackendResponse &r, const ProxyEndpoint *p) {
+  using Outcome = AuthDecision::Outcome;
+  // The envelope reads as for connect; only the result differs.
+  AuthDecision d = connect_proxy_decision(r, p);
+  if (d.outcome == Outcome::Failed) d.temporary = true;
+  if (d.outcome != Outcome::Granted && d.outcome != Outcome::Declined) return d;
+  json::Document doc;
+  doc.parse(r.body);
+  json::Value res = doc.root().get("result");
+  // {} and {"result":{}} both allow with the namespace's defaults.
+  AuthDecision g;
+  g.outcome = Outcome::Granted;
+  if (!res.is_object()) return g;
+  g.sub.info = raw_json(res.get("info"));
+  g.sub.data = raw_json(res.get("data"));
+  if (auto exp = res.get("expire_at").as_int64(); exp && *exp > 0) g.sub.expire_at = *exp;
+  g.sub.client_side_refresh = false;
+  if (auto ov = res.get("override"); ov.is_object()) {
+    static const std::pair<const char *, uint32_t> kBits[] = {
+        {"presence", GYRE_OVERRIDE_PRESENCE},
+        {"join_leave", GYRE_OVERRIDE_JOIN_LEAVE},
+        {"force_push_join_leave", GYRE_OVERRIDE_FORCE_PUSH_JOIN_LEAVE},
+        {"force_recovery", GYRE_OVERRIDE_FORCE_RECOVERY},
+        {"force_positioning", GYRE_OVERRIDE_FORCE_POSITIONING},
+    };
+    for (const auto &[name, bit] : kBits) {
+      json::Value v = ov.get(name).get("value");
+      if (!v.is_bool()) continue;
+      g.sub.override_mask |= bit;
+      if (v.as_bool()) g.sub.override_values |= bit;
+    }
+  }
+  return g;
+}
+
+AuthDecision sub_refresh_proxy_decision(const BackendResponse &r) {
+  AuthDecision d = refresh_proxy_decision(r, {});
+  if (d.outcome != AuthDecision::Outcome::Granted) return d;
+  d.sub.expire_at = d.expire_at;
+  d.sub.info = std::move(d.info);
+  d.expire_at = 0;
+  return d;
+}
+
+PublishProxyOutcome publish_proxy_outcome(const BackendResponse &r, const ProxyEndpoint *p) {
+  using Kind = PublishProxyOutcome::Kind;
+  PublishProxyOutcome o;
+  RpcProxyOutcome base = rpc_proxy_outcome(r, p);
+  o.code = base.code;
+  o.message = base.message;
+  o.temporary = base.temporary;
+  switch (base.kind) {
+    case RpcProxyOutcome::Kind::Error: o.kind = Kind::Error; return o;
+    case RpcProxyOutcome::Kind::Disconnect: o.kind = Kind::Disconnect; return o;
+    case RpcProxyOutcome::Kind::Failed: o.kind = Kind::Failed; return o;
+    case RpcProxyOutcome::Kind::Result: break;
+  }
+  o.kind = Kind::Publish;
+  json::Document doc;
+  doc.parse(r.body);
+  json::Value res = doc.root().get("result");
+  if (!res.is_object()) return o;
+  o.data = raw_json(res.get("data"));
+  o.skip_history = res.get("skip_history").is_bool() && res.get("skip_history").as_bool();
+  if (auto k = res.get("idempotency_key"); k.is_string()) o.idempotency_key = k.as_string();
+  if (auto v = res.get("version").as_uint64()) o.version = *v;
+  if (auto e = res.get("version_epoch"); e.is_string()) o.version_epoch = e.as_string();
+  if (auto tags = res.get("tags"); tags.is_object())
+    for (auto t = tags.first_child(); t; t = t.next_sibling())
+      if (t.is_string()) o.tags.emplace_back(t.key(), t.as_string());
+  return o;
+}
+
+std::string rpc_proxy_request(const ProxyCaller &c, std::string_view method,
+                              std::string_view data) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  common(w, c);
+  w.field("user", c.user);
+  if (!method.empty()) w.field("method", method);
+  if (!data.empty()) w.field_raw("data", data);
+  w.end_object();
+  return out;
+}
+
+RpcProxyOutcome rpc_proxy_outcome(const BackendResponse &r, const ProxyEndpoint *p) {
+  using Kind = RpcProxyOutcome::Kind;
+  RpcProxyOutcome o;
+  if (const StatusTransform *t = transform_of(p, r)) {
+    o.kind = t->disconnect ? Kind::Disconnect : Kind::Error;
+    o.code = t->code;
+    o.message = t->message;
+    o.temporary = t->temporary;
+    return o;
+  }
+  json::Document doc;
+  if (!envelope(r, doc)) {
+    o.kind = Kind::Failed;
+    o.message = proxy_failure(r);
+    return o;
+  }
+  json::Value root = doc.root();
+  if (auto dis = root.get("disconnect"); dis.is_object()) {
+    auto code = dis.get("code").as_uint64();
+    o.kind = Kind::Disconnect;
+    o.code = code && *code >= 3000 && *code <= 4999 ? static_cast<uint32_t>(*code) : 4500;
+    if (auto reason = dis.get("reason"); reason.is_string()) o.message = reason.as_string();
+    return o;
+  }
+  if (auto err = root.get("error"); err.is_object()) {
+    auto code = err.get("code").as_uint64();
+    o.kind = Kind::Error;
+    o.code = code && *code > 0 && *code < 3000 ? static_cast<uint32_t>(*code) : 100;
+    if (auto msg = err.get("message"); msg.is_string()) o.message = msg.as_string();
+    o.temporary = err.get("temporary").is_bool() && err.get("temporary").as_bool();
+    return o;
+  }
+  o.kind = Kind::Result;
+  if (auto res = root.get("result"); res.is_object()) o.data = raw_json(res.get("data"));
+  return o;
+}
+
+}  // namespace gyre
