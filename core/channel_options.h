@@ -53,6 +53,7 @@ struct ChannelOptions {
 struct Namespace {
   std::string name;
   ChannelOptions options;
+  std::string source_json;  // the object as configured (seeds the store)
 };
 
 // The channel naming rules of `channel.*`.

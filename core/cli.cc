@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "cli_store.h"
 #include "config.h"
+#include "config_store.h"
 #include "json.h"
 #include "log.h"
 #include "node.h"
@@ -29,6 +31,8 @@ const char kMainHelp[] =
     "  gyre genconfig [-c FILE]    write a minimal config with a random API key\n"
     "  gyre checkconfig [-c] FILE  validate a config file (exit 1 on error)\n"
     "  gyre plugins [-c FILE]      load and list the plugins a config asks for\n"
+    "  gyre ns|proxy list|get|set|delete ...  namespaces / proxies in the store\n"
+    "                              (store.path); gyre ns --help\n"
     "  gyre version                print the version\n"
     "  gyre COMMAND [-c FILE] ...  a command of a plugin the config loads (auth-jwt,\n"
     "                              loaded by client.token.*: gentoken, gensubtoken,\n"
@@ -62,8 +66,9 @@ const char kGenconfigHelp[] =
     "Writes a minimal config (default config.json) with a random http_api.key and\n"
     "client.token.hmac_secret_key. Refuses to overwrite an existing file.\n"
     "--dev also lets anonymous connections (no token) subscribe to channels\n"
-    "without namespace, with presence, join/leave, history and recovery: for\n"
-    "local development only.\n";
+    "without namespace, with presence, join/leave, history and recovery, and\n"
+    "keeps namespaces and proxies in the store gyre.db (store.path): for local\n"
+    "development only.\n";
 
 const char kCheckconfigHelp[] =
     "Usage: gyre checkconfig [-c] FILE [--strict]\n"
@@ -148,7 +153,7 @@ int cmd_genconfig(int argc, char **argv) {
         "      \"allow_presence_for_anonymous\": true, \"join_leave\": true,\n"
         "      \"history_size\": 100, \"history_ttl\": \"300s\", \"force_recovery\": true,\n"
         "      \"allow_history_for_subscriber\": true, \"allow_history_for_anonymous\": true\n"
-        "    }\n  }";
+        "    }\n  },\n  \"store\": {\"path\": \"gyre.db\"}";
   out += "\n}\n";
   std::ofstream f(path);
   if (!f) {
@@ -438,6 +443,12 @@ int cmd_serve(int argc, char **argv, int from) {
     LOG_ERROR("config: %s", r.error.c_str());
     return 1;
   }
+  std::string store_note;
+  if (std::string e = apply_store(cfg, r.warnings, store_note); !e.empty()) {
+    LOG_ERROR("%s (the config file is not changed)", e.c_str());
+    return 1;
+  }
+  if (!store_note.empty()) LOG_INFO("%s", store_note.c_str());
   set_log_level(cfg.log_level);
   // Every connection is a descriptor: allow as many as the hard limit.
   struct rlimit rl;
@@ -466,6 +477,8 @@ int run_cli(int argc, char **argv) {
     if (cmd == "genconfig") return cmd_genconfig(argc, argv);
     if (cmd == "checkconfig") return cmd_checkconfig(argc, argv);
     if (cmd == "plugins") return cmd_plugins(argc, argv);
+    if (cmd == "ns") return cmd_store(Store::Kind::Namespace, argc, argv);
+    if (cmd == "proxy") return cmd_store(Store::Kind::Proxy, argc, argv);
     if (cmd == "serve") return cmd_serve(argc, argv, 2);
     if (cmd == "help") {
       fputs(kMainHelp, stdout);

@@ -214,6 +214,7 @@ std::string set_namespaces(Config &c, const json::Value &v, std::vector<std::str
     auto name = e.get("name");
     if (!name.is_string()) return where + ".name: required string";
     ns.name = name.as_string();
+    ns.source_json = std::string(e.raw());
     std::string err = apply_ns_object(e, ns.options, where, warnings, true);
     if (!err.empty()) return err;
     c.channel.namespaces.push_back(std::move(ns));
@@ -310,6 +311,7 @@ const std::vector<Option> &options() {
       OPT_INT("client.recovery_max_publication_limit", recovery_max_publication_limit),
       OPT_BOOL("client.connect_include_server_time", connect_include_server_time),
       OPT_DUR("client.channel_position_check_delay", channel_position_check_delay_ms),
+      OPT_STR("store.path", store_path),
       OPT_INT("channel.max_length", channel.max_length),
       OPT_STR("channel.private_prefix", channel.private_prefix),
       OPT_STR("channel.namespace_boundary", channel.namespace_boundary),
@@ -716,6 +718,55 @@ std::vector<std::string> known_option_paths() {
   out.push_back("channel.namespaces");
   out.push_back("plugins");
   return out;
+}
+
+namespace {
+
+// "channel.namespaces[2].x" -> "namespace \"chat\": x" (likewise proxies[i]).
+std::string name_items(std::string e, const char *array, const char *what,
+                       const std::vector<std::string> &names) {
+  std::string prefix = std::string(array) + "[";
+  if (!e.starts_with(prefix)) return e;
+  size_t close = e.find(']');
+  if (close == std::string::npos) return e;
+  size_t i = std::stoul(e.substr(prefix.size(), close - prefix.size()));
+  if (i >= names.size()) return e;
+  std::string rest = e.substr(close + 1);
+  if (rest.starts_with(".")) rest = rest.substr(1);
+  if (rest.starts_with(":")) rest = rest.substr(1);
+  while (rest.starts_with(" ")) rest = rest.substr(1);
+  return std::string(what) + " \"" + names[i] + "\": " + rest;
+}
+
+}  // namespace
+
+std::string replace_runtime_items(Config &c, const std::vector<NamedJson> &namespaces,
+                                  const std::vector<NamedJson> &proxies,
+                                  std::vector<std::string> &warnings) {
+  Config next = c;
+  auto array = [](const std::vector<NamedJson> &items, std::vector<std::string> &names) {
+    std::string out = "[";
+    for (const auto &it : items) {
+      if (out.size() > 1) out += ',';
+      out += it.json;
+      names.push_back(it.name);
+    }
+    return out + "]";
+  };
+  std::vector<std::string> ns_names, proxy_names;
+  std::string ns_text = array(namespaces, ns_names), proxy_text = array(proxies, proxy_names);
+  json::Document ns_doc, proxy_doc;
+  if (!ns_doc.parse(ns_text)) return "a namespace is not a JSON object: " + ns_doc.error();
+  if (!proxy_doc.parse(proxy_text)) return "a proxy is not a JSON object: " + proxy_doc.error();
+  std::string e = set_namespaces(next, ns_doc.root(), warnings);
+  if (e.empty()) e = parse_named_proxies(next.proxy, proxy_doc.root(), warnings);
+  if (e.empty()) e = finish(next);
+  if (!e.empty()) {
+    e = name_items(e, "channel.namespaces", "namespace", ns_names);
+    return name_items(e, "proxies", "proxy", proxy_names);
+  }
+  c = std::move(next);
+  return "";
 }
 
 ConfigResult load_config_file(const std::string &path, Config &out) {

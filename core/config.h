@@ -96,6 +96,8 @@ struct Config {
   int64_t workers = -1;  // Gyre: event-loop threads; -1 = one per core (at most kMaxWorkers)
   // shutdown
   int64_t shutdown_timeout_ms = 30000;
+  // store (Gyre): the sqlite file of namespaces and proxies ("" = none)
+  std::string store_path;
   // plugins (Gyre)
   std::string plugins_dir;  // "" = next to the binary, then the install dir
   std::vector<PluginSpec> plugins;
@@ -134,6 +136,17 @@ struct ConfigResult {
 // A missing file given explicitly with -c is an error; the default
 // config.json may be absent.
 ConfigResult load_config(const ConfigFlags &flags, bool path_explicit, Config &out);
+
+// A namespace or proxy object (its "name" inside) as the store keeps it.
+struct NamedJson {
+  std::string name;
+  std::string json;
+};
+// Replaces channel.namespaces and proxies[] with these and validates the
+// whole config again; on an error (naming the item) c is unchanged.
+std::string replace_runtime_items(Config &c, const std::vector<NamedJson> &namespaces,
+                                  const std::vector<NamedJson> &proxies,
+                                  std::vector<std::string> &warnings);
 // Validates and loads only the file and defaults (checkconfig).
 ConfigResult load_config_file(const std::string &path, Config &out);
 

@@ -302,6 +302,7 @@ std::string parse_named_proxies(ProxyConfig &c, const json::Value &v,
     std::string where = "proxies[" + std::to_string(i) + "]";
     std::string err = read_proxy(e, where, p, false, true, warnings);
     if (!err.empty()) return err;
+    p.source_json = std::string(e.raw());
     c.named.push_back(std::move(p));
   }
   return "";

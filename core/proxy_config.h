@@ -45,6 +45,7 @@ struct ProxyEndpoint {
   std::vector<StatusTransform> status_transforms;
   bool include_connection_meta = false;
   bool binary_encoding = false;
+  std::string source_json;  // proxies[]: the object as configured (seeds the store)
 };
 
 struct RpcNamespace {

@@ -30,8 +30,8 @@ class ChannelRulesTest : public ::testing::Test {
     news.history_size = 10;
     ChannelOptions a;
     a.join_leave = true;
-    r_.namespaces = {Namespace{"chat", chat}, Namespace{"news", news}, Namespace{"a", a},
-                     Namespace{"b", ChannelOptions{}}};
+    r_.namespaces = {Namespace{"chat", chat, {}}, Namespace{"news", news, {}},
+                     Namespace{"a", a, {}}, Namespace{"b", ChannelOptions{}, {}}};
   }
   const ChannelOptions *ns(size_t i) const { return &r_.namespaces[i].options; }
   ChannelRules r_;
