@@ -1,9 +1,9 @@
 // The server API methods. Decoding follows Go's encoding/json: keys match
 // case-insensitively, a field of the wrong type is a decode error (HTTP 400
 // on per-method endpoints, 107 inside batch and legacy requests).
-#include <openssl/evp.h>
 
 #include "api.h"
+#include "base64.h"
 #include "controller.h"
 #include "log.h"
 #include "node.h"
@@ -62,22 +62,6 @@ bool read_string_list(const json::Value &p, std::string_view key, std::vector<st
 std::string_view raw(const json::Value &p, std::string_view key) {
   auto v = p.get(key, true);
   return v ? v.raw() : std::string_view();
-}
-
-bool b64decode(const std::string &in, std::string &out) {
-  if (in.size() % 4 != 0) return false;
-  for (char c : in)
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return false;
-  out.resize(in.size() / 4 * 3 + 3);
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                          reinterpret_cast<const unsigned char *>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return false;
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return true;
 }
 
 std::string position_json(const gyre_publish_result *r) {
