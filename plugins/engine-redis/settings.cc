@@ -113,11 +113,17 @@ bool parse_host_port(std::string_view s, int default_port, std::string &host, in
   return true;
 }
 
-// After "redis+sentinel://".
-std::string parse_sentinel(std::string_view s, RedisAddress &out) {
-  std::string_view query;
+// The parts of "[[user]:password@]hosts[/db][?query]" after a redis://,
+// redis+sentinel:// or redis+cluster:// scheme; the credentials go into out
+// (percent-decoded; "secret@host" is a password without a user).
+struct UrlParts {
+  std::string_view hosts, db, query;
+};
+
+UrlParts split_url(std::string_view s, RedisAddress &out) {
+  UrlParts parts;
   if (size_t q = s.find('?'); q != std::string_view::npos) {
-    query = s.substr(q + 1);
+    parts.query = s.substr(q + 1);
     s = s.substr(0, q);
   }
   if (size_t at = s.rfind('@'); at != std::string_view::npos) {
@@ -132,20 +138,37 @@ std::string parse_sentinel(std::string_view s, RedisAddress &out) {
     }
   }
   if (size_t slash = s.find('/'); slash != std::string_view::npos) {
-    std::string_view db = s.substr(slash + 1);
+    parts.db = s.substr(slash + 1);
     s = s.substr(0, slash);
-    if (!db.empty() && !parse_int(db, 0, 1 << 20, out.db)) return "bad database number";
   }
+  parts.hosts = s;
+  return parts;
+}
+
+// host:port[,host:port...] into nodes (resolved); `what` names them in errors.
+std::string parse_node_list(std::string_view s, int default_port, const char *what,
+                            std::vector<std::pair<std::string, int>> &nodes) {
   while (!s.empty()) {
     size_t comma = s.find(',');
     std::string_view one = s.substr(0, comma);
     s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
     std::string host;
     int port = 0;
-    if (!parse_host_port(one, 26379, host, port)) return "bad sentinel address";
-    if (!resolve(host)) return "cannot resolve sentinel host " + host;
-    out.sentinels.emplace_back(std::move(host), port);
+    if (!parse_host_port(one, default_port, host, port))
+      return std::string("bad ") + what + " address";
+    if (!resolve(host)) return std::string("cannot resolve ") + what + " host " + host;
+    nodes.emplace_back(std::move(host), port);
   }
+  return {};
+}
+
+// After "redis+sentinel://".
+std::string parse_sentinel(std::string_view s, RedisAddress &out) {
+  UrlParts parts = split_url(s, out);
+  if (!parts.db.empty() && !parse_int(parts.db, 0, 1 << 20, out.db)) return "bad database number";
+  std::string err = parse_node_list(parts.hosts, 26379, "sentinel", out.sentinels);
+  if (!err.empty()) return err;
+  std::string_view query = parts.query;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view kv = query.substr(0, amp);
@@ -165,47 +188,12 @@ std::string parse_sentinel(std::string_view s, RedisAddress &out) {
   return {};
 }
 
-// host:port[,host:port...] into nodes (resolved).
-std::string parse_node_list(std::string_view s, int default_port, const char *what,
-                            std::vector<std::pair<std::string, int>> &nodes) {
-  while (!s.empty()) {
-    size_t comma = s.find(',');
-    std::string_view one = s.substr(0, comma);
-    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
-    if (one.empty()) continue;
-    std::string host;
-    int port = 0;
-    if (!parse_host_port(one, default_port, host, port)) return std::string("bad ") + what;
-    if (!resolve(host)) return std::string("cannot resolve ") + what + " host " + host;
-    nodes.emplace_back(std::move(host), port);
-  }
-  return {};
-}
-
 // After "redis+cluster://".
 std::string parse_cluster(std::string_view s, RedisAddress &out) {
-  std::string_view query;
-  if (size_t q = s.find('?'); q != std::string_view::npos) {
-    query = s.substr(q + 1);
-    s = s.substr(0, q);
-  }
-  if (size_t at = s.rfind('@'); at != std::string_view::npos) {
-    std::string_view cred = s.substr(0, at);
-    s.remove_prefix(at + 1);
-    size_t colon = cred.find(':');
-    if (colon == std::string_view::npos) {
-      out.password = url_decode(cred);
-    } else {
-      out.user = url_decode(cred.substr(0, colon));
-      out.password = url_decode(cred.substr(colon + 1));
-    }
-  }
-  if (size_t slash = s.find('/'); slash != std::string_view::npos) {
-    std::string_view db = s.substr(slash + 1);
-    s = s.substr(0, slash);
-    if (!db.empty() && db != "0") return "Redis Cluster has only database 0";
-  }
-  std::string err = parse_node_list(s, 6379, "cluster node address", out.cluster_nodes);
+  UrlParts parts = split_url(s, out);
+  if (!parts.db.empty() && parts.db != "0") return "Redis Cluster has only database 0";
+  std::string_view query = parts.query;
+  std::string err = parse_node_list(parts.hosts, 6379, "cluster node", out.cluster_nodes);
   if (!err.empty()) return err;
   while (!query.empty()) {
     size_t amp = query.find('&');
@@ -214,7 +202,7 @@ std::string parse_cluster(std::string_view s, RedisAddress &out) {
     size_t eq = kv.find('=');
     if (kv.substr(0, eq) != "addr" || eq == std::string_view::npos) continue;
     std::string v = url_decode(kv.substr(eq + 1));
-    err = parse_node_list(v, 6379, "cluster node address", out.cluster_nodes);
+    err = parse_node_list(v, 6379, "cluster node", out.cluster_nodes);
     if (!err.empty()) return err;
   }
   if (out.cluster_nodes.empty()) return "no cluster node address";
@@ -240,27 +228,13 @@ std::string parse_address(std::string_view text, RedisAddress &out) {
   } else if (s.starts_with("tcp://")) {
     s.remove_prefix(6);
   }
-  if (size_t q = s.find('?'); q != std::string_view::npos) {
-    if (!url) return "options after '?' need the redis:// form";
-    s = s.substr(0, q);  // Centrifugo options in the query: none we act on
-  }
+  if (!url && s.find('?') != std::string_view::npos)
+    return "options after '?' need the redis:// form";
   if (url) {
-    if (size_t at = s.rfind('@'); at != std::string_view::npos) {
-      std::string_view cred = s.substr(0, at);
-      s.remove_prefix(at + 1);
-      size_t colon = cred.find(':');
-      if (colon == std::string_view::npos) {
-        out.password = url_decode(cred);  // redis://secret@host (no user)
-      } else {
-        out.user = url_decode(cred.substr(0, colon));
-        out.password = url_decode(cred.substr(colon + 1));
-      }
-    }
-    if (size_t slash = s.find('/'); slash != std::string_view::npos) {
-      std::string_view db = s.substr(slash + 1);
-      s = s.substr(0, slash);
-      if (!db.empty() && !parse_int(db, 0, 1 << 20, out.db)) return "bad database number";
-    }
+    // Centrifugo options in the query: none we act on.
+    UrlParts parts = split_url(s, out);
+    if (!parts.db.empty() && !parse_int(parts.db, 0, 1 << 20, out.db)) return "bad database number";
+    s = parts.hosts;
   }
   std::string_view host = s, port;
   if (s.starts_with('[')) {  // [::1]:6379
