@@ -15,28 +15,9 @@ extern char **environ;
 
 namespace gyre {
 
-namespace {
-
-enum class Kind { Bool, Int, String, Duration, StringList, Special };
-
-// One option: its v6 path, its kind, and how it lands in Config. Setters
-// return an error text (without the key) or "".
-struct Option {
-  const char *path;
-  Kind kind;
-  std::function<std::string(Config &, const json::Value &)> set;
-};
-
 std::string get_bool(const json::Value &v, bool &out) {
   if (!v.is_bool()) return "must be a boolean";
   out = v.as_bool();
-  return "";
-}
-
-std::string get_int(const json::Value &v, int64_t &out) {
-  auto i = v.as_int64();
-  if (!i) return "must be an integer";
-  out = *i;
   return "";
 }
 
@@ -57,6 +38,25 @@ std::string get_duration(const json::Value &v, int64_t &out) {
   if (!v.is_string()) return "must be a duration like \"25s\"";
   if (!parse_duration_ms(v.as_string(), out))
     return "must be a duration like \"25s\", \"500ms\" or \"1h\"";
+  return "";
+}
+
+namespace {
+
+enum class Kind { Bool, Int, String, Duration, StringList, Special };
+
+// One option: its v6 path, its kind, and how it lands in Config. Setters
+// return an error text (without the key) or "".
+struct Option {
+  const char *path;
+  Kind kind;
+  std::function<std::string(Config &, const json::Value &)> set;
+};
+
+std::string get_int(const json::Value &v, int64_t &out) {
+  auto i = v.as_int64();
+  if (!i) return "must be an integer";
+  out = *i;
   return "";
 }
 

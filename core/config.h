@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "channel_options.h"
+#include "json.h"
 #include "log.h"
 #include "proxy_config.h"
 
@@ -153,6 +154,12 @@ ConfigResult load_config_file(const std::string &path, Config &out);
 // Parses a Go-style duration ("500ms", "25s", "1h30m", "1.5s") or a bare
 // number of nanoseconds; negative values allowed ("-1s" / -1).
 bool parse_duration_ms(std::string_view text, int64_t &out_ms);
+
+// A config value of the kind asked for; an error text without the key, or
+// "". Durations: Go's "25s"/"500ms"/"1h", or a bare number of nanoseconds.
+std::string get_bool(const json::Value &v, bool &out);
+std::string get_string(const json::Value &v, std::string &out);
+std::string get_duration(const json::Value &v, int64_t &out);
 
 // Paths of every scalar option Gyre knows, for flags and docs.
 std::vector<std::string> known_option_paths();

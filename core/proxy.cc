@@ -40,10 +40,71 @@ const StatusTransform *transform_of(const ProxyEndpoint *p, const BackendRespons
   return nullptr;
 }
 
-// The envelope of every answer (spec §5.3); false when it is not one.
-bool envelope(const BackendResponse &r, json::Document &doc) {
-  if (r.status != 200) return false;
-  return doc.parse(r.body) && doc.root().is_object();
+// For logs: why an answer was unexpected.
+std::string failure_of(const BackendResponse &r) {
+  if (r.status == 0) return r.error.empty() ? "no answer" : r.error;
+  if (r.status != 200) return "HTTP status " + std::to_string(r.status);
+  return "the answer is not a JSON object";
+}
+
+// An answer read once (spec §5.3): a status transform if one matches, else
+// Failed when it is no usable answer, else disconnect > error > result.
+struct Envelope {
+  enum class Kind { Failed, Disconnect, Error, Result };
+  Kind kind = Kind::Failed;
+  uint32_t code = 0;
+  std::string message;  // error message, disconnect reason, or why it failed
+  bool temporary = false;
+  json::Document doc;
+  json::Value result;  // the "result" member whatever the kind (refresh reads only it)
+};
+
+void read_envelope(const BackendResponse &r, const ProxyEndpoint *p, Envelope &e) {
+  if (const StatusTransform *t = transform_of(p, r)) {
+    e.kind = t->disconnect ? Envelope::Kind::Disconnect : Envelope::Kind::Error;
+    e.code = t->code;
+    e.message = t->message;
+    e.temporary = t->temporary;
+    return;
+  }
+  if (r.status != 200 || !e.doc.parse(r.body) || !e.doc.root().is_object()) {
+    e.kind = Envelope::Kind::Failed;
+    e.message = failure_of(r);
+    return;
+  }
+  json::Value root = e.doc.root();
+  e.result = root.get("result");
+  if (auto dis = root.get("disconnect"); dis.is_object()) {
+    auto code = dis.get("code").as_uint64();
+    e.kind = Envelope::Kind::Disconnect;
+    e.code = code && *code >= 3000 && *code <= 4999 ? static_cast<uint32_t>(*code) : 4500;
+    if (auto reason = dis.get("reason"); reason.is_string()) e.message = reason.as_string();
+    return;
+  }
+  if (auto err = root.get("error"); err.is_object()) {
+    auto code = err.get("code").as_uint64();
+    e.kind = Envelope::Kind::Error;
+    e.code = code && *code > 0 && *code < 3000 ? static_cast<uint32_t>(*code) : 100;
+    if (auto msg = err.get("message"); msg.is_string()) e.message = msg.as_string();
+    e.temporary = err.get("temporary").is_bool() && err.get("temporary").as_bool();
+    return;
+  }
+  e.kind = Envelope::Kind::Result;
+}
+
+// Failed, Disconnect and Error as an auth decision (Denied carries the code:
+// >= 3000 is a disconnect); false for a result, which the caller reads.
+bool decided(const Envelope &e, AuthDecision &d) {
+  switch (e.kind) {
+    case Envelope::Kind::Result: return false;
+    case Envelope::Kind::Failed: d.outcome = AuthDecision::Outcome::Failed; break;
+    case Envelope::Kind::Disconnect:
+    case Envelope::Kind::Error: d.outcome = AuthDecision::Outcome::Denied; break;
+  }
+  d.code = e.code;
+  d.reason = e.message;
+  d.temporary = e.temporary;
+  return true;
 }
 
 // Only JSON values are forwarded raw; anything else would break the reply.
@@ -53,12 +114,6 @@ std::string raw_json(const json::Value &v) {
 }
 
 }  // namespace
-
-std::string proxy_failure(const BackendResponse &r) {
-  if (r.status == 0) return r.error.empty() ? "no answer" : r.error;
-  if (r.status != 200) return "HTTP status " + std::to_string(r.status);
-  return "the answer is not a JSON object";
-}
 
 HttpHeaders proxy_headers(const ProxyEndpoint &p, const HeaderList *transport_headers,
                           const HeaderList &emulated_headers) {
@@ -88,36 +143,10 @@ std::string connect_proxy_request(const ProxyCaller &c, std::string_view name,
 AuthDecision connect_proxy_decision(const BackendResponse &r, const ProxyEndpoint *p) {
   using Outcome = AuthDecision::Outcome;
   AuthDecision d;
-  if (const StatusTransform *t = transform_of(p, r)) {
-    d.outcome = Outcome::Denied;
-    d.code = t->code;
-    d.reason = t->message;
-    d.temporary = t->temporary;
-    return d;
-  }
-  json::Document doc;
-  if (!envelope(r, doc)) {
-    d.outcome = Outcome::Failed;
-    d.reason = proxy_failure(r);
-    return d;
-  }
-  json::Value root = doc.root();
-  if (auto dis = root.get("disconnect"); dis.is_object()) {
-    auto code = dis.get("code").as_uint64();
-    d.outcome = Outcome::Denied;
-    d.code = code && *code >= 3000 && *code <= 4999 ? static_cast<uint32_t>(*code) : 4500;
-    if (auto reason = dis.get("reason"); reason.is_string()) d.reason = reason.as_string();
-    return d;
-  }
-  if (auto err = root.get("error"); err.is_object()) {
-    auto code = err.get("code").as_uint64();
-    d.outcome = Outcome::Denied;
-    d.code = code && *code > 0 && *code < 3000 ? static_cast<uint32_t>(*code) : 100;
-    if (auto msg = err.get("message"); msg.is_string()) d.reason = msg.as_string();
-    d.temporary = err.get("temporary").is_bool() && err.get("temporary").as_bool();
-    return d;
-  }
-  json::Value res = root.get("result");
+  Envelope e;
+  read_envelope(r, p, e);
+  if (decided(e, d)) return d;
+  json::Value res = e.result;
   if (!res.is_object()) {
     d.outcome = Outcome::Declined;  // no credentials: the host's rules decide
     return d;
@@ -165,14 +194,14 @@ std::string refresh_proxy_request(const ProxyCaller &c) {
 AuthDecision refresh_proxy_decision(const BackendResponse &r, const std::string &user) {
   using Outcome = AuthDecision::Outcome;
   AuthDecision d;
-  json::Document doc;
-  if (!envelope(r, doc)) {
-    d.outcome = Outcome::Failed;
-    d.reason = proxy_failure(r);
+  Envelope e;
+  read_envelope(r, nullptr, e);
+  if (e.kind == Envelope::Kind::Failed) {
+    decided(e, d);
     return d;
   }
   // Only the result counts for refresh (spec §5.3); none means expired.
-  json::Value res = doc.root().get("result");
+  json::Value res = e.result;
   if (!res.is_object() || (res.get("expired").is_bool() && res.get("expired").as_bool())) {
     d.outcome = Outcome::Denied;
     d.code = 3005;
@@ -199,17 +228,16 @@ std::string channel_proxy_request(const ProxyCaller &c, std::string_view channel
 }
 
 AuthDecision subscribe_proxy_decision(const BackendResponse &r, const ProxyEndpoint *p) {
-  using Outcome = AuthDecision::Outcome;
-  // The envelope reads as for connect; only the result differs.
-  AuthDecision d = connect_proxy_decision(r, p);
-  if (d.outcome == Outcome::Failed) d.temporary = true;
-  if (d.outcome != Outcome::Granted && d.outcome != Outcome::Declined) return d;
-  json::Document doc;
-  doc.parse(r.body);
-  json::Value res = doc.root().get("result");
-  // {} and {"result":{}} both allow with the namespace's defaults.
   AuthDecision g;
-  g.outcome = Outcome::Granted;
+  Envelope e;
+  read_envelope(r, p, e);
+  if (decided(e, g)) {
+    if (g.outcome == AuthDecision::Outcome::Failed) g.temporary = true;
+    return g;
+  }
+  // {} and {"result":{}} both allow with the namespace's defaults.
+  json::Value res = e.result;
+  g.outcome = AuthDecision::Outcome::Granted;
   if (!res.is_object()) return g;
   g.sub.info = raw_json(res.get("info"));
   g.sub.data = raw_json(res.get("data"));
@@ -245,20 +273,19 @@ AuthDecision sub_refresh_proxy_decision(const BackendResponse &r) {
 PublishProxyOutcome publish_proxy_outcome(const BackendResponse &r, const ProxyEndpoint *p) {
   using Kind = PublishProxyOutcome::Kind;
   PublishProxyOutcome o;
-  RpcProxyOutcome base = rpc_proxy_outcome(r, p);
-  o.code = base.code;
-  o.message = base.message;
-  o.temporary = base.temporary;
-  switch (base.kind) {
-    case RpcProxyOutcome::Kind::Error: o.kind = Kind::Error; return o;
-    case RpcProxyOutcome::Kind::Disconnect: o.kind = Kind::Disconnect; return o;
-    case RpcProxyOutcome::Kind::Failed: o.kind = Kind::Failed; return o;
-    case RpcProxyOutcome::Kind::Result: break;
+  Envelope e;
+  read_envelope(r, p, e);
+  o.code = e.code;
+  o.message = e.message;
+  o.temporary = e.temporary;
+  switch (e.kind) {
+    case Envelope::Kind::Error: o.kind = Kind::Error; return o;
+    case Envelope::Kind::Disconnect: o.kind = Kind::Disconnect; return o;
+    case Envelope::Kind::Failed: o.kind = Kind::Failed; return o;
+    case Envelope::Kind::Result: break;
   }
   o.kind = Kind::Publish;
-  json::Document doc;
-  doc.parse(r.body);
-  json::Value res = doc.root().get("result");
+  json::Value res = e.result;
   if (!res.is_object()) return o;
   o.data = raw_json(res.get("data"));
   o.skip_history = res.get("skip_history").is_bool() && res.get("skip_history").as_bool();
@@ -287,37 +314,19 @@ std::string rpc_proxy_request(const ProxyCaller &c, std::string_view method,
 RpcProxyOutcome rpc_proxy_outcome(const BackendResponse &r, const ProxyEndpoint *p) {
   using Kind = RpcProxyOutcome::Kind;
   RpcProxyOutcome o;
-  if (const StatusTransform *t = transform_of(p, r)) {
-    o.kind = t->disconnect ? Kind::Disconnect : Kind::Error;
-    o.code = t->code;
-    o.message = t->message;
-    o.temporary = t->temporary;
-    return o;
-  }
-  json::Document doc;
-  if (!envelope(r, doc)) {
-    o.kind = Kind::Failed;
-    o.message = proxy_failure(r);
-    return o;
-  }
-  json::Value root = doc.root();
-  if (auto dis = root.get("disconnect"); dis.is_object()) {
-    auto code = dis.get("code").as_uint64();
-    o.kind = Kind::Disconnect;
-    o.code = code && *code >= 3000 && *code <= 4999 ? static_cast<uint32_t>(*code) : 4500;
-    if (auto reason = dis.get("reason"); reason.is_string()) o.message = reason.as_string();
-    return o;
-  }
-  if (auto err = root.get("error"); err.is_object()) {
-    auto code = err.get("code").as_uint64();
-    o.kind = Kind::Error;
-    o.code = code && *code > 0 && *code < 3000 ? static_cast<uint32_t>(*code) : 100;
-    if (auto msg = err.get("message"); msg.is_string()) o.message = msg.as_string();
-    o.temporary = err.get("temporary").is_bool() && err.get("temporary").as_bool();
-    return o;
+  Envelope e;
+  read_envelope(r, p, e);
+  o.code = e.code;
+  o.message = e.message;
+  o.temporary = e.temporary;
+  switch (e.kind) {
+    case Envelope::Kind::Error: o.kind = Kind::Error; return o;
+    case Envelope::Kind::Disconnect: o.kind = Kind::Disconnect; return o;
+    case Envelope::Kind::Failed: o.kind = Kind::Failed; return o;
+    case Envelope::Kind::Result: break;
   }
   o.kind = Kind::Result;
-  if (auto res = root.get("result"); res.is_object()) o.data = raw_json(res.get("data"));
+  if (e.result.is_object()) o.data = raw_json(e.result.get("data"));
   return o;
 }
 

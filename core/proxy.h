@@ -85,7 +85,4 @@ struct RpcProxyOutcome {
 };
 RpcProxyOutcome rpc_proxy_outcome(const BackendResponse &r, const ProxyEndpoint *p = nullptr);
 
-// For logs: why an answer was unexpected.
-std::string proxy_failure(const BackendResponse &r);
-
 }  // namespace gyre

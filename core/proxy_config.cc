@@ -17,30 +17,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string read_string(const json::Value &v, std::string &out) {
-  if (!v.is_string()) return "must be a string";
-  out = v.as_string();
-  return "";
-}
-
-std::string read_bool(const json::Value &v, bool &out) {
-  if (!v.is_bool()) return "must be a boolean";
-  out = v.as_bool();
-  return "";
-}
-
-std::string read_duration(const json::Value &v, int64_t &out) {
-  if (v.is_number()) {
-    auto n = v.as_int64();
-    if (!n || *n < 0) return "must be a duration";
-    out = *n * 1000;  // a bare number: seconds
-    return "";
-  }
-  if (!v.is_string() || !parse_duration_ms(v.as_string(), out) || out < 0)
-    return "must be a duration (\"1s\", \"500ms\")";
-  return "";
-}
-
 std::string read_header_list(const json::Value &v, std::vector<std::string> &out) {
   if (!v.is_array()) return "must be an array of header names";
   out.clear();
@@ -90,21 +66,21 @@ std::string read_proxy(const json::Value &v, const std::string &where, ProxyEndp
     std::string k = m.key();
     std::string err;
     if (k == "name" && with_name) {
-      err = read_string(m, p.name);
+      err = get_string(m, p.name);
     } else if (k == "enabled" && with_enabled) {
-      err = read_bool(m, p.enabled);
+      err = get_bool(m, p.enabled);
     } else if (k == "endpoint") {
-      err = read_string(m, p.endpoint);
+      err = get_string(m, p.endpoint);
     } else if (k == "timeout") {
-      err = read_duration(m, p.timeout_ms);
+      err = get_duration(m, p.timeout_ms);
     } else if (k == "http_headers") {
       err = read_header_list(m, p.http_headers);
     } else if (k == "emulated_headers") {
       err = read_header_list(m, p.emulated_headers);
     } else if (k == "include_connection_meta") {
-      err = read_bool(m, p.include_connection_meta);
+      err = get_bool(m, p.include_connection_meta);
     } else if (k == "binary_encoding") {
-      err = read_bool(m, p.binary_encoding);
+      err = get_bool(m, p.binary_encoding);
       if (err.empty() && p.binary_encoding)
         warnings.push_back(where + ".binary_encoding: not supported by this Gyre version, ignored");
     } else if (k == "http") {
@@ -153,11 +129,11 @@ std::string read_rpc_namespace(const json::Value &v, const std::string &where, R
     std::string k = m.key();
     std::string err;
     if (k == "name" && with_name)
-      err = read_string(m, ns.name);
+      err = get_string(m, ns.name);
     else if (k == "proxy_enabled")
-      err = read_bool(m, ns.proxy_enabled);
+      err = get_bool(m, ns.proxy_enabled);
     else if (k == "proxy_name")
-      err = read_string(m, ns.proxy_name);
+      err = get_string(m, ns.proxy_name);
     else
       warnings.push_back("unknown key " + where + "." + k);
     if (!err.empty()) return where + "." + k + ": " + err;
@@ -335,16 +311,16 @@ std::string parse_rpc(ProxyConfig &c, const json::Value &v, std::vector<std::str
         c.rpc_namespaces.push_back(std::move(ns));
       }
     } else if (k == "namespace_boundary") {
-      err = read_string(m, c.rpc_namespace_boundary);
+      err = get_string(m, c.rpc_namespace_boundary);
       if (err.empty() && c.rpc_namespace_boundary.empty()) err = "must not be empty";
     } else if (k == "ping") {
       if (!m.is_object()) return "rpc.ping: must be an object";
       for (auto p = m.first_child(); p && err.empty(); p = p.next_sibling()) {
         std::string pk = p.key();
         if (pk == "enabled")
-          err = read_bool(p, c.rpc_ping);
+          err = get_bool(p, c.rpc_ping);
         else if (pk == "method")
-          err = read_string(p, c.rpc_ping_method);
+          err = get_string(p, c.rpc_ping_method);
         else
           warnings.push_back("unknown key rpc.ping." + pk);
         if (!err.empty()) return "rpc.ping." + pk + ": " + err;
