@@ -110,7 +110,7 @@ bool ServerApi::handles(std::string_view path) const {
                                    "rpc",        "batch"};
   for (const char *m : kMethods)
     if (method == m) return true;
-  return false;
+  return is_store_method(method);
 }
 
 bool ServerApi::authorized(const HttpRequest &req) const {
@@ -207,7 +207,7 @@ bool ServerApi::call(std::string_view method, const json::Value &p, ApiDone done
   else if (method == "batch")
     batch(p, std::move(done));
   else
-    return false;
+    return store_method(method, p, done);
   return true;
 }
 

@@ -20,12 +20,30 @@ struct ApiOutcome {
   const Error *error = nullptr;
   bool decode_error = false;  // request fields of the wrong type
   std::string result;         // JSON object, when no error
-  static ApiOutcome ok(std::string json) { return ApiOutcome{nullptr, false, std::move(json)}; }
-  static ApiOutcome fail(const Error &e) { return ApiOutcome{&e, false, {}}; }
-  static ApiOutcome bad_input() { return ApiOutcome{&errors::kBadRequest, true, {}}; }
+  // An error with a message of its own (`error` points here).
+  struct OwnedError {
+    std::string text;
+    Error error;
+  };
+  std::shared_ptr<const OwnedError> owned;
+  static ApiOutcome ok(std::string json) { return ApiOutcome{nullptr, false, std::move(json), {}}; }
+  static ApiOutcome fail(const Error &e) { return ApiOutcome{&e, false, {}, {}}; }
+  // Code `code` with a message that says more than the code's own.
+  static ApiOutcome fail(uint32_t code, std::string message) {
+    auto e = std::make_shared<OwnedError>();
+    e->text = std::move(message);
+    e->error = Error{code, e->text};
+    ApiOutcome o{&e->error, false, {}, {}};
+    o.owned = std::move(e);
+    return o;
+  }
+  static ApiOutcome bad_input() { return ApiOutcome{&errors::kBadRequest, true, {}, {}}; }
 };
 
 using ApiDone = std::function<void(ApiOutcome)>;
+
+// ns_list|get|set|delete, proxy_*, rpc_ns_* (api_store.cc).
+bool is_store_method(std::string_view method);
 
 class ServerApi {
  public:
@@ -55,6 +73,8 @@ class ServerApi {
   void channels(const json::Value &p, ApiDone done);
   void info(const json::Value &p, ApiDone done);
   void rpc(const json::Value &p, ApiDone done);
+  // The store's namespaces, proxies and RPC namespaces (api_store.cc).
+  bool store_method(std::string_view method, const json::Value &p, ApiDone &done);
 
   Node &node_;
   std::string prefix_;

@@ -31,8 +31,9 @@ const char kMainHelp[] =
     "  gyre genconfig [-c FILE]    write a minimal config with a random API key\n"
     "  gyre checkconfig [-c] FILE  validate a config file (exit 1 on error)\n"
     "  gyre plugins [-c FILE]      load and list the plugins a config asks for\n"
-    "  gyre ns|proxy list|get|set|delete ...  namespaces / proxies in the store\n"
-    "                              (store.path); gyre ns --help\n"
+    "  gyre ns|proxy|rpc list|get|set|delete ...  namespaces, proxies, RPC\n"
+    "                              namespaces in the store: through the running\n"
+    "                              server's API, else in store.path; gyre ns --help\n"
     "  gyre version                print the version\n"
     "  gyre COMMAND [-c FILE] ...  a command of a plugin the config loads (auth-jwt,\n"
     "                              loaded by client.token.*: gentoken, gensubtoken,\n"
@@ -479,6 +480,7 @@ int run_cli(int argc, char **argv) {
     if (cmd == "plugins") return cmd_plugins(argc, argv);
     if (cmd == "ns") return cmd_store(Store::Kind::Namespace, argc, argv);
     if (cmd == "proxy") return cmd_store(Store::Kind::Proxy, argc, argv);
+    if (cmd == "rpc") return cmd_store(Store::Kind::RpcNamespace, argc, argv);
     if (cmd == "serve") return cmd_serve(argc, argv, 2);
     if (cmd == "help") {
       fputs(kMainHelp, stdout);

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "channel_options.h"
 #include "codes.h"
+#include "config.h"
 #include "engine.h"
 #include "http_client.h"
 #include "loop.h"
@@ -210,6 +211,7 @@ class Client {
     std::string token;
     std::string data;
     const ChannelOptions *opts = nullptr;
+    ConfigRef config;         // the snapshot opts points into, kept while this lives
     SubscriptionWants asked;  // before the permission checks
     SubscribeRequest req;
   };

@@ -112,6 +112,7 @@ void Client::cmd_subscribe(const Command &cmd, Done done) {
   }
   p.opts = resolve_channel(cmd, channel);
   if (!p.opts) return done();
+  p.config = node().config_ref();
   p.data = std::string(raw_field(cmd.params, "data"));
   p.asked.recoverable = bool_field(cmd.params, "recoverable");
   p.asked.positioned = bool_field(cmd.params, "positioned");
@@ -238,8 +239,9 @@ void Client::start_subscription(uint32_t id, const SubscribeRequest &req,
   if (raw->expire_at_ms > 0) worker_.track_expiry(*this);
   bool first = worker_.hub().add_subscriber(req.channel, this, raw);
   const ChannelOptions *o = &opts;
+  ConfigRef config = node().config_ref();  // keeps o
   auto alive = alive_;
-  auto go = [this, alive, id, req, o, raw, data, done, collect]() mutable {
+  auto go = [this, alive, id, req, o, config, raw, data, done, collect]() mutable {
     if (!*alive) return done();
     finish_subscribe(id, req, *o, raw, data, std::move(done), collect);
   };

@@ -21,7 +21,7 @@ void Client::subscribe_via_proxy(uint32_t id, const SubscribeParams &p, Done don
   auto alive = alive_;
   worker_.http_client().post(
       ep->url, headers_for(*ep), std::move(body), ep->timeout_ms,
-      [this, alive, id, p, ep, done](BackendResponse r) mutable {
+      [this, alive, id, p, ep, done](BackendResponse r) mutable {  // p.config keeps ep
         if (!*alive) return done();
         if (state_ != State::Connected) return done();
         AuthDecision d = subscribe_proxy_decision(r, ep);
@@ -50,9 +50,11 @@ void Client::publish_via_proxy(uint32_t id, const std::string &channel, const Ch
   std::string body = channel_proxy_request(caller, channel, data);
   auto alive = alive_;
   const ChannelOptions *o = &opts;
+  // Keeps o and ep alive should the namespaces change meanwhile.
+  ConfigRef config = node().config_ref();
   worker_.http_client().post(
       ep->url, headers_for(*ep), std::move(body), ep->timeout_ms,
-      [this, alive, id, channel, o, ep, data = std::move(data), done](BackendResponse r) {
+      [this, alive, id, channel, o, ep, config, data = std::move(data), done](BackendResponse r) {
         if (!*alive) return done();
         PublishProxyOutcome out = publish_proxy_outcome(r, ep);
         using Kind = PublishProxyOutcome::Kind;
@@ -103,8 +105,10 @@ void Client::sub_refresh_via_proxy(ClientSubscription &sub, const ChannelOptions
   auto alive = alive_;
   std::string channel = sub.channel;
   uint32_t gen = sub.gen;
+  ConfigRef config = node().config_ref();  // keeps ep
   worker_.http_client().post(ep->url, headers_for(*ep), channel_proxy_request(caller, channel, {}),
-                             ep->timeout_ms, [this, alive, channel, gen, ep](BackendResponse r) {
+                             ep->timeout_ms,
+                             [this, alive, channel, gen, ep, config](BackendResponse r) {
                                if (!*alive) return;
                                AuthDecision d = sub_refresh_proxy_decision(r);
                                if (d.outcome == AuthDecision::Outcome::Failed) {

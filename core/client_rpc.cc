@@ -46,9 +46,10 @@ void Client::cmd_rpc(const protocol::Command &cmd, Done done) {
   auto alive = alive_;
   uint32_t cmd_id = cmd.id;
   std::string url_text = ep->url.text;
+  ConfigRef config = node().config_ref();  // keeps ep
   worker_.http_client().post(
       ep->url, headers, std::move(body), ep->timeout_ms,
-      [this, alive, cmd_id, url_text, ep, done](BackendResponse r) {
+      [this, alive, cmd_id, url_text, ep, config, done](BackendResponse r) {
         if (!*alive) return done();
         RpcProxyOutcome o = rpc_proxy_outcome(r, ep);
         using Kind = RpcProxyOutcome::Kind;

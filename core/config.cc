@@ -740,29 +740,33 @@ std::string name_items(std::string e, const char *array, const char *what,
 
 }  // namespace
 
-std::string replace_runtime_items(Config &c, const std::vector<NamedJson> &namespaces,
-                                  const std::vector<NamedJson> &proxies,
+std::string replace_runtime_items(Config &c, const RuntimeItems &items,
                                   std::vector<std::string> &warnings) {
   Config next = c;
-  auto array = [](const std::vector<NamedJson> &items, std::vector<std::string> &names) {
+  auto array = [](const std::vector<NamedJson> &list, std::vector<std::string> &names) {
     std::string out = "[";
-    for (const auto &it : items) {
+    for (const auto &it : list) {
       if (out.size() > 1) out += ',';
       out += it.json;
       names.push_back(it.name);
     }
     return out + "]";
   };
-  std::vector<std::string> ns_names, proxy_names;
-  std::string ns_text = array(namespaces, ns_names), proxy_text = array(proxies, proxy_names);
-  json::Document ns_doc, proxy_doc;
+  std::vector<std::string> ns_names, proxy_names, rpc_names;
+  std::string ns_text = array(items.namespaces, ns_names),
+              proxy_text = array(items.proxies, proxy_names),
+              rpc_text = array(items.rpc_namespaces, rpc_names);
+  json::Document ns_doc, proxy_doc, rpc_doc;
   if (!ns_doc.parse(ns_text)) return "a namespace is not a JSON object: " + ns_doc.error();
   if (!proxy_doc.parse(proxy_text)) return "a proxy is not a JSON object: " + proxy_doc.error();
+  if (!rpc_doc.parse(rpc_text)) return "an RPC namespace is not a JSON object: " + rpc_doc.error();
   std::string e = set_namespaces(next, ns_doc.root(), warnings);
   if (e.empty()) e = parse_named_proxies(next.proxy, proxy_doc.root(), warnings);
+  if (e.empty()) e = parse_rpc_namespaces(next.proxy, rpc_doc.root(), warnings);
   if (e.empty()) e = finish(next);
   if (!e.empty()) {
     e = name_items(e, "channel.namespaces", "namespace", ns_names);
+    e = name_items(e, "rpc.namespaces", "RPC namespace", rpc_names);
     return name_items(e, "proxies", "proxy", proxy_names);
   }
   c = std::move(next);

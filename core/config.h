@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,11 @@ struct Config {
   }
 };
 
+// A configuration snapshot. Namespaces and proxies change while Gyre runs
+// (StoreService); a change makes a new snapshot, and holders of the old one
+// keep it alive (see Node::config_ref()).
+using ConfigRef = std::shared_ptr<const Config>;
+
 // Command-line values that override everything else; empty = not given.
 struct ConfigFlags {
   std::string config_path;
@@ -138,15 +144,20 @@ struct ConfigResult {
 // config.json may be absent.
 ConfigResult load_config(const ConfigFlags &flags, bool path_explicit, Config &out);
 
-// A namespace or proxy object (its "name" inside) as the store keeps it.
+// A namespace, proxy or RPC namespace object (its "name" inside) as the
+// store keeps it.
 struct NamedJson {
   std::string name;
   std::string json;
 };
-// Replaces channel.namespaces and proxies[] with these and validates the
-// whole config again; on an error (naming the item) c is unchanged.
-std::string replace_runtime_items(Config &c, const std::vector<NamedJson> &namespaces,
-                                  const std::vector<NamedJson> &proxies,
+// What the store holds and replaces in the config: channel.namespaces,
+// proxies[] and rpc.namespaces[].
+struct RuntimeItems {
+  std::vector<NamedJson> namespaces, proxies, rpc_namespaces;
+};
+// Replaces those three sections with `items` and validates the whole
+// config again; on an error (naming the item) c is unchanged.
+std::string replace_runtime_items(Config &c, const RuntimeItems &items,
                                   std::vector<std::string> &warnings);
 // Validates and loads only the file and defaults (checkconfig).
 ConfigResult load_config_file(const std::string &path, Config &out);

@@ -1,7 +1,8 @@
 // The store at startup (store.path): the first run seeds it from the
-// config file's channel.namespaces and proxies[]; from then on the store's
-// items replace those two sections (the rest of the config file still
-// applies). Also the item conversions the CLI shares.
+// config file's channel.namespaces, proxies[] and rpc.namespaces[]; from
+// then on the store's items replace those three sections (the rest of the
+// config file still applies). Also the item conversions the CLI and the
+// StoreService share.
 #pragma once
 
 #include <string>
@@ -17,7 +18,14 @@ namespace gyre {
 std::string apply_store(Config &c, std::vector<std::string> &warnings, std::string &note);
 
 // Store items as replace_runtime_items takes them.
-std::vector<NamedJson> named_json(const std::vector<Store::Item> &items);
+RuntimeItems runtime_items(const Store::Items &items);
+
+// Validates the store's items with the rest of `base` (the config file's
+// other sections); "" and `out` set to the config they make, or the reason.
+std::string config_with(const Config &base, const Store::Items &items, Config &out);
+
+// {"name":..,"options":..,"updated_at":..} of one item.
+std::string item_json(const Store::Item &item);
 
 // A namespace's / proxy's options object with its name put inside:
 // {"name":NAME,...}. Error when text is not an object or names another.

@@ -14,9 +14,9 @@ constexpr size_t kMaxUid = 64;
 constexpr size_t kMaxField = 64 * 1024;
 
 // By ControlType, in its order.
-constexpr const char *kTypeNames[] = {"node",        "shutdown",  "disconnect",
-                                      "unsubscribe", "subscribe", "refresh",
-                                      "emulation",   "survey",    "survey_reply"};
+constexpr const char *kTypeNames[] = {"node",         "shutdown", "disconnect", "unsubscribe",
+                                      "subscribe",    "refresh",  "emulation",  "survey",
+                                      "survey_reply", "store"};
 
 const char *type_name(ControlType t) { return kTypeNames[static_cast<size_t>(t)]; }
 
@@ -149,6 +149,11 @@ std::string encode_control(const ControlMessage &m) {
         w.end_object();
       }
       break;
+    case ControlType::Store:
+      w.field("kind", m.item_kind).field("name", m.item_name);
+      if (m.item_remove) w.field_bool("remove", true);
+      opt("options", m.item_options);
+      break;
   }
   w.end_object();
   return out;
@@ -235,6 +240,13 @@ bool decode_control(std::string_view data, ControlMessage &m, std::string &error
       }
       return true;
     }
+    case ControlType::Store:
+      if (!r.str("kind", m.item_kind, 32) || !r.str("name", m.item_name) ||
+          !r.boolean("remove", m.item_remove) ||
+          !r.str("options", m.item_options, kMaxControlBytes))
+        return false;
+      if (m.item_name.empty()) return r.fail("name", "missing");
+      return m.item_remove || !m.item_options.empty() || r.fail("options", "missing");
   }
   return r.fail("type", "unknown");
 }

@@ -15,6 +15,9 @@
 //   survey        id, op ("channels"), pattern
 //   survey_reply  id, code (0 ok, 1 internal, 2 invalid request, 3 unknown
 //                 op), channels {"<channel>": num_clients}
+//   store         kind ("namespace", "proxy", "rpc_namespace"), name,
+//                 remove, options (the item's JSON object, as a string):
+//                 a change made in the sender's store
 // Absent fields take their defaults (empty, 0, false). Bytes that need not
 // be JSON or UTF-8 (channel info, push data, emulation commands) travel
 // base64-encoded. Anything else (unknown type, a field of the wrong type,
@@ -58,6 +61,7 @@ enum class ControlType : uint8_t {
   Emulation,
   Survey,
   SurveyReply,
+  Store,
 };
 
 // Survey reply codes (Centrifugo's).
@@ -84,6 +88,8 @@ struct ControlMessage {
   std::string op;                      // Survey
   std::string pattern;                 // Survey "channels"
   std::vector<std::pair<std::string, uint64_t>> channels;  // SurveyReply
+  std::string item_kind, item_name, item_options;          // Store
+  bool item_remove = false;                                // Store
 };
 
 // "node", "shutdown", ... as on the wire (for logs).

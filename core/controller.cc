@@ -9,6 +9,7 @@
 #include "client.h"
 #include "log.h"
 #include "node.h"
+#include "store_service.h"
 
 namespace gyre {
 
@@ -192,6 +193,7 @@ void Controller::process(ControlMessage &m) {
     case ControlType::Emulation: node_.deliver_to_session(node_.uid(), m.session, m.data); return;
     case ControlType::Survey: answer_survey(m); return;
     case ControlType::SurveyReply: survey_reply(m); return;
+    case ControlType::Store: store_change(m); return;
   }
 }
 
@@ -415,6 +417,40 @@ void Controller::send_emulation(std::string node, std::string session, std::stri
   publish(node, m, [node](bool ok) {
     if (!ok) LOG_DEBUG("emulation commands for node %s not sent", node.c_str());
   });
+}
+
+// --- Store changes ---------------------------------------------------------------
+
+void Controller::send_store_change(const Store::Change &c) {
+  if (!enabled_ || stopped_) return;
+  ControlMessage m;
+  m.type = ControlType::Store;
+  m.item_kind = store_kind_key(c.kind);
+  m.item_name = c.name;
+  m.item_remove = c.remove;
+  if (!c.remove) m.item_options = c.json;
+  std::string what = m.item_kind + " \"" + c.name + "\"";
+  publish("", m, [what](bool ok) {
+    if (!ok) LOG_WARN("store: the change of %s did not reach the other nodes", what.c_str());
+  });
+}
+
+void Controller::store_change(const ControlMessage &m) {
+  Store::Change c;
+  if (!store_kind_from_key(m.item_kind, c.kind)) {
+    LOG_DEBUG("control: store change of unknown kind \"%s\" dropped", m.item_kind.c_str());
+    return;
+  }
+  StoreService *store = node_.store();
+  if (!store) {
+    LOG_WARN("store: node %s changed %s \"%s\", but this node has no store.path: not applied",
+             m.uid.c_str(), m.item_kind.c_str(), m.item_name.c_str());
+    return;
+  }
+  c.name = m.item_name;
+  c.remove = m.item_remove;
+  c.json = m.item_options;
+  store->apply_remote(std::move(c));
 }
 
 // --- Position checks -------------------------------------------------------------

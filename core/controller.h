@@ -32,6 +32,7 @@
 #include "control_message.h"
 #include "json.h"
 #include "loop.h"
+#include "store.h"
 #include "worker.h"
 
 namespace gyre {
@@ -76,6 +77,9 @@ class Controller {
   bool knows_node(std::string_view uid) const;
   // Emulation commands for a session on the live node `node`.
   void send_emulation(std::string node, std::string session, std::string data);
+  // A change of this node's store, for every other node to apply to its own
+  // (nothing without a control plane).
+  void send_store_change(const Store::Change &c);
 
   // From the engine (Node's EngineEventHandler); both defer their work to
   // the next loop turn, as the ABI wants (no engine call from inside).
@@ -103,6 +107,7 @@ class Controller {
   void collect_channels(const std::string &pattern,
                         std::function<void(std::map<std::string, uint64_t> &)> done);
   void answer_survey(const ControlMessage &m);
+  void store_change(const ControlMessage &m);
   void survey_reply(const ControlMessage &m);
   // A node left: surveys stop waiting for it.
   void node_gone(const std::string &uid);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "origin.h"
 #include "plugin_stream.h"
+#include "store_service.h"
 #include "version.h"
 #include "websocket.h"
 
@@ -68,19 +69,26 @@ std::string uuid4() {
   return s;
 }
 
+// This thread's configuration snapshot (see Node::config()).
+thread_local ConfigRef tl_config;
+
 }  // namespace
 
 Node::Node(Config config)
-    : config_(std::move(config)), uid_(uuid4()), auth_(loop_), plugins_(loop_, *this) {
-  name_ = config_.node_name;
+    : config_(std::make_shared<const Config>(std::move(config))),
+      uid_(uuid4()),
+      auth_(loop_),
+      plugins_(loop_, *this) {
+  tl_config = config_;  // the node loop's thread
+  name_ = config_->node_name;
   if (name_.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
-    name_ = std::string(host) + "_" + std::to_string(config_.port);
+    name_ = std::string(host) + "_" + std::to_string(config_->port);
   }
-  http_limits_.max_header_size = static_cast<size_t>(config_.max_header_size);
-  http_limits_.max_body_size = static_cast<size_t>(config_.api_max_request_body_size);
-  int64_t n = config_.workers;
+  http_limits_.max_header_size = static_cast<size_t>(config_->max_header_size);
+  http_limits_.max_body_size = static_cast<size_t>(config_->api_max_request_body_size);
+  int64_t n = config_->workers;
   if (n <= 0) n = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, kMaxWorkers);
   for (int64_t i = 0; i < n; ++i)
     workers_.push_back(
@@ -93,6 +101,7 @@ Node::~Node() {
   if (sigint_ev_) event_free(sigint_ev_);
   if (sigterm_ev_) event_free(sigterm_ev_);
   if (listen_fd_ >= 0) close(listen_fd_);
+  store_.reset();
   stop_workers();
   // Before the plugins' destroy: control messages it still delivers go
   // nowhere (see handle_control).
@@ -104,15 +113,25 @@ Node::~Node() {
   api_.reset();
 }
 
+const Config &Node::config() const { return tl_config ? *tl_config : *config_; }
+
+ConfigRef Node::config_ref() const { return tl_config ? tl_config : config_; }
+
+void Node::use_config_on_this_thread(ConfigRef c) { tl_config = std::move(c); }
+
+void Node::install_config(ConfigRef next, std::function<void()> done) {
+  on_every_worker([next](Worker &) { use_config_on_this_thread(next); }, std::move(done));
+}
+
 std::string Node::version() const { return std::string(kGyreVersion); }
 
 std::string Node::new_client_id() { return uuid4(); }
 
 bool Node::load_plugins() {
-  plugins_.set_config(config_);
+  plugins_.set_config(*config_);
   plugins_.set_transport_services(this);
   plugins_.set_node_id(uid_);
-  for (const auto &load : PluginHost::plan(config_)) {
+  for (const auto &load : PluginHost::plan(*config_)) {
     std::string error;
     Plugin *p = plugins_.load(load, error);
     if (p && load.engine) error = engine_unfit(*p);
@@ -130,7 +149,7 @@ bool Node::start(const std::vector<std::string> &config_warnings) {
   started_at_ms_ = loop_.now_ms();
   bool loaded = load_plugins();
   for (const auto &w :
-       unclaimed_warnings(config_warnings, plugins_.claimed_keys(), config_.file_json))
+       unclaimed_warnings(config_warnings, plugins_.claimed_keys(), config_->file_json))
     LOG_WARN("config: %s", w.c_str());
   if (!loaded) return false;
   api_ = std::make_unique<ServerApi>(*this);
@@ -140,11 +159,11 @@ bool Node::start(const std::vector<std::string> &config_warnings) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE;
   struct addrinfo *res = nullptr;
-  std::string port = std::to_string(config_.port);
-  const char *host = config_.address.empty() ? nullptr : config_.address.c_str();
+  std::string port = std::to_string(config_->port);
+  const char *host = config_->address.empty() ? nullptr : config_->address.c_str();
   int rc = getaddrinfo(host, port.c_str(), &hints, &res);
   if (rc != 0) {
-    LOG_ERROR("cannot resolve http_server.address \"%s\": %s", config_.address.c_str(),
+    LOG_ERROR("cannot resolve http_server.address \"%s\": %s", config_->address.c_str(),
               gai_strerror(rc));
     return false;
   }
@@ -165,8 +184,8 @@ bool Node::start(const std::vector<std::string> &config_warnings) {
   }
   freeaddrinfo(res);
   if (listen_fd_ < 0) {
-    LOG_ERROR("cannot listen on %s:%lld: %s", config_.address.c_str(),
-              static_cast<long long>(config_.port), strerror(errno));
+    LOG_ERROR("cannot listen on %s:%lld: %s", config_->address.c_str(),
+              static_cast<long long>(config_->port), strerror(errno));
     return false;
   }
   struct sockaddr_storage ss {};
@@ -192,11 +211,20 @@ bool Node::start(const std::vector<std::string> &config_warnings) {
   event_add(sigterm_ev_, nullptr);
 
   controller_->start();
+  if (!config_->store_path.empty()) {
+    store_ = std::make_unique<StoreService>(*this, config_);
+    std::string error;
+    if (!store_->start(error)) {
+      LOG_ERROR("%s", error.c_str());
+      return false;
+    }
+    store_->broadcast = [this](const Store::Change &c) { controller_->send_store_change(c); };
+  }
   for (auto &w : workers_) w->start();
-  if (config_.api_key.empty() && !config_.api_insecure && !config_.api_disabled)
+  if (config_->api_key.empty() && !config_->api_insecure && !config_->api_disabled)
     LOG_WARN("http_api.key is empty and http_api.insecure is off: every API request gets 401");
   LOG_INFO("gyre %s node %s listening on %s:%d (engine %s), %zu workers", version().c_str(),
-           name_.c_str(), config_.address.empty() ? "*" : config_.address.c_str(), bound_port_,
+           name_.c_str(), config_->address.empty() ? "*" : config_->address.c_str(), bound_port_,
            engine_->name().c_str(), workers_.size());
   return true;
 }
@@ -216,8 +244,9 @@ void Node::shutdown() {
   bool any = registry_.num_clients() > 0;
   // Give close frames a moment to reach the peers, bounded by
   // shutdown.timeout.
-  int64_t grace = std::min<int64_t>(config_.shutdown_timeout_ms, 1000);
+  int64_t grace = std::min<int64_t>(config_->shutdown_timeout_ms, 1000);
   shutdown_timer_.init(loop_, [this] {
+    if (store_) store_->stop();
     stop_workers();
     loop_.stop();
   });
@@ -249,9 +278,9 @@ void Node::accept_ready() {
       }
       return;
     }
-    if (config_.connection_limit > 0 &&
+    if (config_->connection_limit > 0 &&
         static_cast<int64_t>(connection_count_.load(std::memory_order_relaxed)) >=
-            config_.connection_limit) {
+            config_->connection_limit) {
       static const char k503[] =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       ssize_t w = write(fd, k503, sizeof k503 - 1);
@@ -272,7 +301,7 @@ void Node::accept_ready() {
 
 void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
   const std::string &path = req.path;
-  if (!config_.ws_disabled && path == config_.ws_prefix) {
+  if (!config_->ws_disabled && path == config_->ws_prefix) {
     if (shutting_down()) return resp.send(HttpResponse::empty(503));
     if (req.method != "GET") return resp.send(HttpResponse::text(405, "Method Not Allowed"));
     std::string_view origin = req.header("origin");
@@ -283,12 +312,12 @@ void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
     }
     return WebSocketSession::upgrade(worker, req, resp);
   }
-  if (config_.health_enabled && path == "/health") return resp.send(HttpResponse::json("{}"));
+  if (config_->health_enabled && path == "/health") return resp.send(HttpResponse::json("{}"));
   if (Plugin *p = plugins_.route(path)) {
     if (shutting_down()) return resp.send(HttpResponse::empty(503));
     return serve_plugin_route(worker, *p, req, std::move(resp));
   }
-  if (!config_.api_disabled && api_ && api_->handles(path)) {
+  if (!config_->api_disabled && api_ && api_->handles(path)) {
     if (worker.is_home()) return api_->handle(req, std::move(resp));
     // The API runs on the node loop (engine, registry, routes); the answer
     // travels back to the worker that owns the connection.
@@ -304,8 +333,8 @@ void Node::route(Worker &worker, HttpRequest &req, HttpResponder resp) {
 }
 
 bool Node::origin_allowed(std::string_view origin, std::string_view host) const {
-  // config_ is immutable after startup: safe on any worker.
-  return origin.empty() || check_origin(config_.allowed_origins, origin, host);
+  // allowed_origins never changes at run time: the startup config will do.
+  return origin.empty() || check_origin(config_->allowed_origins, origin, host);
 }
 
 gyre_status Node::deliver_to_session(std::string_view node, std::string_view session,
@@ -410,7 +439,7 @@ void Node::publish(const PublishRequest &req, const ChannelOptions &opts, Publis
   if (opts.history_enabled() && !req.skip_history) {
     po.history_size = static_cast<uint32_t>(opts.history_size);
     po.history_ttl_s = static_cast<uint32_t>(std::max<int64_t>(opts.history_ttl_ms / 1000, 1));
-    po.history_meta_ttl_s = static_cast<uint32_t>(config_.channel.meta_ttl_ms(opts) / 1000);
+    po.history_meta_ttl_s = static_cast<uint32_t>(config().channel.meta_ttl_ms(opts) / 1000);
   }
   po.idempotency_key = to_gstr(req.idempotency_key);
   po.version = req.version;
@@ -469,7 +498,7 @@ void Node::history(const std::string &channel, const ChannelOptions &opts,
   f.since_offset = req.since_offset;
   f.limit = req.limit;
   f.reverse = req.reverse;
-  f.history_meta_ttl_s = static_cast<uint32_t>(config_.channel.meta_ttl_ms(opts) / 1000);
+  f.history_meta_ttl_s = static_cast<uint32_t>(config().channel.meta_ttl_ms(opts) / 1000);
   std::string since_epoch = req.since_epoch;
   engine_->history(channel, f, [cb, since_epoch](const OpResult &r) {
     if (r.status != GYRE_OK || !r.top) return cb(&errors::kInternal, {});

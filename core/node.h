@@ -8,6 +8,13 @@
 // Threads: everything here runs on the node loop unless its comment says
 // otherwise; config(), registry(), engine(), publish() and history() may be
 // used from any worker (the engine relays, see engine.h).
+//
+// Configuration: channel namespaces and named proxies change at run time
+// (the store, StoreService). Each loop thread has its own snapshot, replaced
+// only between two of its callbacks (install_config), so a reference from
+// config() holds for the callback that took it. Code that keeps a pointer
+// into it (ChannelOptions, ProxyEndpoint) across an asynchronous wait keeps
+// config_ref() with it.
 #pragma once
 
 #include <atomic>
@@ -35,6 +42,7 @@ namespace gyre {
 class Client;
 class Controller;
 class ServerApi;
+class StoreService;
 
 struct PublishRequest {
   std::string channel;
@@ -70,7 +78,17 @@ class Node : public EngineEventHandler, public TransportServices {
   // Graceful stop: clients get 3001 shutdown, then the loop ends.
   void shutdown();
 
-  const Config &config() const { return config_; }
+  // The calling loop thread's snapshot; other threads see the startup one.
+  const Config &config() const;
+  // The same snapshot, kept alive while held (any loop thread).
+  ConfigRef config_ref() const;
+  // Node loop: every loop thread moves to `next` (between two of its
+  // callbacks); done() on the node loop once all have.
+  void install_config(ConfigRef next, std::function<void()> done);
+  // Any thread, before its loop runs: the snapshot config() returns there.
+  static void use_config_on_this_thread(ConfigRef c);
+  // The store's service (nullptr without store.path).
+  StoreService *store() { return store_.get(); }
   Loop &loop() { return loop_; }
   Engine &engine() { return *engine_; }
   // The auth plugins' chain (empty without any); usable from any worker.
@@ -152,7 +170,8 @@ class Node : public EngineEventHandler, public TransportServices {
   // Stops and joins every worker (worker 0 last).
   void stop_workers();
 
-  Config config_;
+  // The startup configuration (see config()).
+  ConfigRef config_;
   Loop loop_;
   std::string uid_;
   std::string name_;
@@ -168,6 +187,7 @@ class Node : public EngineEventHandler, public TransportServices {
   size_t next_worker_ = 0;
   std::unique_ptr<ServerApi> api_;
   std::unique_ptr<Controller> controller_;
+  std::unique_ptr<StoreService> store_;
   int listen_fd_ = -1;
   int bound_port_ = 0;
   event *accept_ev_ = nullptr;

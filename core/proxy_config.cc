@@ -284,6 +284,22 @@ std::string parse_named_proxies(ProxyConfig &c, const json::Value &v,
   return "";
 }
 
+std::string parse_rpc_namespaces(ProxyConfig &c, const json::Value &v,
+                                 std::vector<std::string> &warnings) {
+  if (!v.is_array()) return "rpc.namespaces: must be an array of objects";
+  c.rpc_namespaces.clear();
+  size_t i = 0;
+  for (auto e = v.first_child(); e; e = e.next_sibling(), ++i) {
+    RpcNamespace ns;
+    std::string err =
+        read_rpc_namespace(e, "rpc.namespaces[" + std::to_string(i) + "]", ns, true, warnings);
+    if (!err.empty()) return err;
+    ns.source_json = std::string(e.raw());
+    c.rpc_namespaces.push_back(std::move(ns));
+  }
+  return "";
+}
+
 std::string parse_rpc(ProxyConfig &c, const json::Value &v, std::vector<std::string> &warnings) {
   if (!v.is_object()) return "rpc: must be an object";
   for (auto m = v.first_child(); m; m = m.next_sibling()) {
@@ -300,16 +316,8 @@ std::string parse_rpc(ProxyConfig &c, const json::Value &v, std::vector<std::str
           read_rpc_namespace(m, "rpc.without_namespace", c.rpc_without_namespace, false, warnings);
       if (!err.empty()) return err;
     } else if (k == "namespaces") {
-      if (!m.is_array()) return "rpc.namespaces: must be an array of objects";
-      c.rpc_namespaces.clear();
-      size_t i = 0;
-      for (auto e = m.first_child(); e; e = e.next_sibling(), ++i) {
-        RpcNamespace ns;
-        err =
-            read_rpc_namespace(e, "rpc.namespaces[" + std::to_string(i) + "]", ns, true, warnings);
-        if (!err.empty()) return err;
-        c.rpc_namespaces.push_back(std::move(ns));
-      }
+      err = parse_rpc_namespaces(c, m, warnings);
+      if (!err.empty()) return err;
     } else if (k == "namespace_boundary") {
       err = get_string(m, c.rpc_namespace_boundary);
       if (err.empty() && c.rpc_namespace_boundary.empty()) err = "must not be empty";

@@ -52,6 +52,7 @@ struct RpcNamespace {
   std::string name;
   bool proxy_enabled = false;
   std::string proxy_name = "default";
+  std::string source_json;  // rpc.namespaces[]: the object as configured (seeds the store)
 };
 
 struct ChannelOptions;
@@ -101,6 +102,9 @@ std::string parse_client_proxy(ProxyConfig &c, const json::Value &v,
                                std::vector<std::string> &warnings);
 std::string parse_named_proxies(ProxyConfig &c, const json::Value &v,
                                 std::vector<std::string> &warnings);
+// rpc.namespaces[] alone (the store's RPC namespaces replace it).
+std::string parse_rpc_namespaces(ProxyConfig &c, const json::Value &v,
+                                 std::vector<std::string> &warnings);
 std::string parse_rpc(ProxyConfig &c, const json::Value &v, std::vector<std::string> &warnings);
 std::string parse_channel_proxy(ProxyConfig &c, const json::Value &v,
                                 std::vector<std::string> &warnings);

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <ctime>
 
 namespace gyre {
@@ -15,11 +16,23 @@ const char *const kMigrations[] = {
     "CREATE TABLE proxies (name TEXT PRIMARY KEY, options TEXT NOT NULL,"
     " updated_at INTEGER NOT NULL);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    "CREATE TABLE rpc_namespaces (name TEXT PRIMARY KEY, options TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL);",
 };
 static_assert(sizeof kMigrations / sizeof kMigrations[0] == Store::kSchemaVersion);
 
 const char *table(Store::Kind kind) {
-  return kind == Store::Kind::Namespace ? "namespaces" : "proxies";
+  switch (kind) {
+    case Store::Kind::Namespace: return "namespaces";
+    case Store::Kind::Proxy: return "proxies";
+    case Store::Kind::RpcNamespace: return "rpc_namespaces";
+  }
+  return "?";
+}
+
+// The meta key that says a kind was seeded from the config file.
+const char *seed_mark(Store::Kind kind) {
+  return kind == Store::Kind::RpcNamespace ? "rpc_seeded_at" : "seeded_at";
 }
 
 // A prepared statement, finalized on every path.
@@ -57,7 +70,25 @@ int pragma_int(sqlite3 *db, const char *pragma) {
 }  // namespace
 
 const char *store_kind_name(Store::Kind kind) {
-  return kind == Store::Kind::Namespace ? "namespace" : "proxy";
+  switch (kind) {
+    case Store::Kind::Namespace: return "namespace";
+    case Store::Kind::Proxy: return "proxy";
+    case Store::Kind::RpcNamespace: return "RPC namespace";
+  }
+  return "?";
+}
+
+const char *store_kind_key(Store::Kind kind) {
+  return kind == Store::Kind::RpcNamespace ? "rpc_namespace" : store_kind_name(kind);
+}
+
+bool store_kind_from_key(std::string_view key, Store::Kind &out) {
+  for (size_t k = 0; k < Store::kKinds; ++k) {
+    if (key != store_kind_key(static_cast<Store::Kind>(k))) continue;
+    out = static_cast<Store::Kind>(k);
+    return true;
+  }
+  return false;
 }
 
 std::unique_ptr<Store> Store::open(const std::string &path, std::string &error) {
@@ -156,43 +187,104 @@ bool Store::get(Kind kind, const std::string &name, Item &out, bool &found, std:
   return true;
 }
 
-bool Store::put(const Item &item, std::string &error) { return write(&item, 1, false, error); }
-
-bool Store::seed(const std::vector<Item> &items, std::string &error) {
-  return write(items.data(), items.size(), true, error);
+bool Store::list_all(Items &out, std::string &error) {
+  for (size_t k = 0; k < kKinds; ++k)
+    if (!list(static_cast<Kind>(k), out[k], error)) return false;
+  return true;
 }
 
-bool Store::write(const Item *items, size_t n, bool seeding, std::string &error) {
+bool Store::put(const Item &item, std::string &error) { return write(&item, 1, {}, error); }
+
+bool Store::seed(const std::vector<Item> &items, const std::vector<Kind> &kinds,
+                 std::string &error) {
+  return write(items.data(), items.size(), kinds, error);
+}
+
+bool Store::write_one(const Item &item, int64_t now, std::string &error) {
+  Stmt s(db_, std::string("INSERT OR REPLACE INTO ") + table(item.kind) +
+                  " (name, options, updated_at) VALUES (?, ?, ?)");
+  bool ok = static_cast<bool>(s);
+  if (ok) {
+    s.text(1, item.name);
+    s.text(2, item.json);
+    sqlite3_bind_int64(s.get(), 3, item.updated_at ? item.updated_at : now);
+    ok = sqlite3_step(s.get()) == SQLITE_DONE;
+  }
+  if (!ok) error = sqlite3_errmsg(db_);
+  return ok;
+}
+
+bool Store::write(const Item *items, size_t n, const std::vector<Kind> &seeded_kinds,
+                  std::string &error) {
   if (!exec("BEGIN IMMEDIATE", error)) return false;
   int64_t now = static_cast<int64_t>(std::time(nullptr));
-  if (seeding) {
-    std::string sql = "INSERT OR REPLACE INTO meta (key, value) VALUES ('seeded_at', '" +
-                      std::to_string(now) + "')";
-    if (!exec(sql.c_str(), error)) {
-      std::string ignored;
-      exec("ROLLBACK", ignored);
-      return false;
-    }
+  auto rollback = [this] {
+    std::string ignored;
+    exec("ROLLBACK", ignored);
+    return false;
+  };
+  for (Kind k : seeded_kinds) {
+    std::string sql = std::string("INSERT OR REPLACE INTO meta (key, value) VALUES ('") +
+                      seed_mark(k) + "', '" + std::to_string(now) + "')";
+    if (!exec(sql.c_str(), error)) return rollback();
   }
-  for (size_t i = 0; i < n; ++i) {
-    const Item &item = items[i];
-    Stmt s(db_, std::string("INSERT OR REPLACE INTO ") + table(item.kind) +
-                    " (name, options, updated_at) VALUES (?, ?, ?)");
-    bool ok = static_cast<bool>(s);
+  for (size_t i = 0; i < n; ++i)
+    if (!write_one(items[i], now, error)) return rollback();
+  return exec("COMMIT", error);
+}
+
+bool Store::update(const Change &change, const std::function<std::string(const Items &)> &check,
+                   Outcome &out, std::string &error) {
+  out = Outcome{};
+  if (!exec("BEGIN IMMEDIATE", error)) return false;
+  auto rollback = [this] {
+    std::string ignored;
+    exec("ROLLBACK", ignored);
+  };
+  Items items;
+  if (!list_all(items, error)) return rollback(), false;
+  auto &list = items[static_cast<size_t>(change.kind)];
+  auto it = list.begin();
+  while (it != list.end() && it->name != change.name) ++it;
+  out.existed = it != list.end();
+  if (change.remove ? !out.existed : out.existed && it->json == change.json) {
+    rollback();  // nothing to write
+    return true;
+  }
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (change.remove) {
+    list.erase(it);
+  } else {
+    Item item{change.kind, change.name, change.json, now};
+    if (out.existed)
+      *it = item;
+    else
+      list.push_back(item);
+  }
+  std::sort(list.begin(), list.end(), [](const Item &a, const Item &b) { return a.name < b.name; });
+  out.refused = check(items);
+  if (!out.refused.empty()) return rollback(), true;
+  bool ok;
+  if (change.remove) {
+    Stmt s(db_, std::string("DELETE FROM ") + table(change.kind) + " WHERE name = ?");
+    ok = static_cast<bool>(s);
     if (ok) {
-      s.text(1, item.name);
-      s.text(2, item.json);
-      sqlite3_bind_int64(s.get(), 3, item.updated_at ? item.updated_at : now);
+      s.text(1, change.name);
       ok = sqlite3_step(s.get()) == SQLITE_DONE;
     }
-    if (!ok) {
-      error = sqlite3_errmsg(db_);
-      std::string ignored;
-      exec("ROLLBACK", ignored);
-      return false;
-    }
+    if (!ok) error = sqlite3_errmsg(db_);
+  } else {
+    ok = write_one(Item{change.kind, change.name, change.json, now}, now, error);
   }
-  return exec("COMMIT", error);
+  if (!ok || !exec("COMMIT", error)) return rollback(), false;
+  out.changed = true;
+  return true;
+}
+
+int64_t Store::data_version() {
+  Stmt s(db_, "PRAGMA data_version");
+  if (!s || sqlite3_step(s.get()) != SQLITE_ROW) return -1;
+  return sqlite3_column_int64(s.get(), 0);
 }
 
 bool Store::remove(Kind kind, const std::string &name, bool &found, std::string &error) {
@@ -205,8 +297,8 @@ bool Store::remove(Kind kind, const std::string &name, bool &found, std::string 
   return true;
 }
 
-bool Store::seeded(bool &was_seeded, std::string &error) {
-  Stmt s(db_, "SELECT count(*) FROM meta WHERE key = 'seeded_at'");
+bool Store::seeded(Kind kind, bool &was_seeded, std::string &error) {
+  Stmt s(db_, std::string("SELECT count(*) FROM meta WHERE key = '") + seed_mark(kind) + "'");
   if (!s || sqlite3_step(s.get()) != SQLITE_ROW) return error = sqlite3_errmsg(db_), false;
   was_seeded = sqlite3_column_int64(s.get(), 0) > 0;
   return true;

@@ -66,7 +66,10 @@ void Worker::start() {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  thread_ = std::thread([this] { loop_->run(); });
+  thread_ = std::thread([this, config = node_.config_ref()] {
+    Node::use_config_on_this_thread(config);
+    loop_->run();
+  });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { startGyre, runGyre, writeTempConfig } from './lib/server.js';
+import { startGyre, runGyre, writeTempConfig, freePort } from './lib/server.js';
 
 const BASE = {
   http_api: { key: 'test-key' },
@@ -16,10 +16,12 @@ const BASE = {
   proxies: [{ name: 'billing', endpoint: 'http://127.0.0.1:9/b' }],
 };
 
-function storeSetup(extra = {}) {
+// The CLI reads `file`; its port is one nothing listens on (no server runs
+// there), so the CLI works on the store file.
+async function storeSetup(extra = {}) {
   const { dir, file } = writeTempConfig({});
   const store = path.join(dir, 'gyre.db');
-  const config = { ...BASE, ...extra, store: { path: store } };
+  const config = { ...BASE, ...extra, store: { path: store }, http_server: { address: '127.0.0.1', port: await freePort() } };
   fs.writeFileSync(file, JSON.stringify(config));
   return { dir, file, store, config };
 }
@@ -35,10 +37,11 @@ async function publishOffset(g, channel) {
 }
 
 test('first run seeds the store from the config; later the store wins over the config file', async (t) => {
-  const s = storeSetup();
-  const g = await startGyre(s.config, { cwd: s.dir });
+  const s = await storeSetup();
+  const { http_server: _port, ...serverConfig } = s.config;
+  const g = await startGyre(serverConfig, { cwd: s.dir });
   t.after(() => g.stop());
-  await g.waitForLog(/seeded from the config file \(1 namespaces, 1 proxies\)/);
+  await g.waitForLog(/seeded from the config file \(1 namespaces, 1 proxies, 0 RPC namespaces\)/);
   assert.equal((await publishOffset(g, 'chat:x')).result?.offset, undefined, 'no history in chat yet');
   assert.equal((await publishOffset(g, 'news:x')).error?.code, 102, 'no namespace news');
   await g.stop();
@@ -54,16 +57,16 @@ test('first run seeds the store from the config; later the store wins over the c
   r = await cli(s.file, 'ns', 'set', 'news', '{}');
   assert.equal(r.code, 0, r.err);
   // The config file still lists only chat, without history: it is not used now.
-  const g2 = await startGyre(s.config, { cwd: s.dir });
+  const g2 = await startGyre(serverConfig, { cwd: s.dir });
   t.after(() => g2.stop());
-  await g2.waitForLog(/store .*gyre\.db: 2 namespaces, 1 proxies/);
+  await g2.waitForLog(/store .*gyre\.db: 2 namespaces, 1 proxies, 0 RPC namespaces/);
   assert.equal((await publishOffset(g2, 'chat:x')).result?.offset, 1, 'history from the store');
   assert.equal((await publishOffset(g2, 'news:x')).error, undefined, 'news from the store');
   assert.deepEqual(JSON.parse(fs.readFileSync(s.file, 'utf8')).channel, BASE.channel, 'config file untouched');
 });
 
 test('invalid changes are refused with a message and leave the store unchanged', async () => {
-  const s = storeSetup();
+  const s = await storeSetup();
   let r = await cli(s.file, 'ns', 'list'); // seeds
   assert.equal(r.code, 0, r.err);
   const before = (await cli(s.file, 'ns', 'get', 'chat')).out;
@@ -102,10 +105,11 @@ test('a corrupted or foreign store file stops gyre with a clear error; the confi
     ['corrupted', 'SQLite format 3\0 but then garbage '.repeat(200)],
     ['text', 'just text\n'],
   ]) {
-    const s = storeSetup();
+    const s = await storeSetup();
     fs.writeFileSync(s.store, content);
     const configBefore = fs.readFileSync(s.file, 'utf8');
-    await assert.rejects(startGyre(s.config, { cwd: s.dir, timeoutMs: 5000 }), (e) => {
+    const { http_server: _port, ...serverConfig } = s.config;
+    await assert.rejects(startGyre(serverConfig, { cwd: s.dir, timeoutMs: 5000 }), (e) => {
       assert.match(e.message, /store .*gyre\.db: .*(not a database|malformed|corrupt)/i, label);
       return true;
     });
@@ -124,5 +128,5 @@ test('no store.path: namespaces come from the config file and gyre ns says there
   assert.match(r.err, /no store/);
   const h = await runGyre(['ns', '--help']);
   assert.equal(h.code, 0);
-  assert.match(h.stdout, /gyre ns list/);
+  assert.match(h.stdout, /gyre ns +list/);
 });

@@ -30,7 +30,7 @@ GYRE_BIN="$build/gyre" GYRE_TEST_PLUGIN_DIR="$work/test-plugins" \
   workers.test.js sdk_basics.test.js sdk_server_actions.test.js sdk_recovery.test.js \
   api.test.js lifecycle.test.js transport_hooks.test.js auth_hooks.test.js \
   sse_emulation.test.js uni_streams.test.js proxy_connect_rpc.test.js \
-  proxy_subscribe_publish.test.js || status=1
+  proxy_subscribe_publish.test.js store_runtime.test.js || status=1
 for r in "$reports"/report*; do
   [ -e "$r" ] || continue
   echo "=== ThreadSanitizer report $r"

@@ -60,6 +60,29 @@ TEST(ControlCodec, ShutdownIsCompact) {
   EXPECT_EQ(round_trip(m).type, ControlType::Shutdown);
 }
 
+TEST(ControlCodec, StoreChange) {
+  ControlMessage m;
+  m.uid = "u";
+  m.type = ControlType::Store;
+  m.item_kind = "rpc_namespace";
+  m.item_name = "billing";
+  m.item_options = R"({"name":"billing","proxy_enabled":true,"x":{"deep":[1,{"a":2}]}})";
+  ControlMessage d = round_trip(m);
+  EXPECT_EQ(d.type, ControlType::Store);
+  EXPECT_EQ(d.item_kind, "rpc_namespace");
+  EXPECT_EQ(d.item_name, "billing");
+  EXPECT_FALSE(d.item_remove);
+  EXPECT_EQ(d.item_options, m.item_options);  // nested JSON travels as a string
+  m.item_remove = true;
+  m.item_options.clear();
+  EXPECT_EQ(encode_control(m),
+            R"({"uid":"u","type":"store","kind":"rpc_namespace","name":"billing","remove":true})");
+  EXPECT_TRUE(round_trip(m).item_remove);
+  refused(R"({"uid":"u","type":"store","kind":"proxy","name":"p"})");     // a set without options
+  refused(R"({"uid":"u","type":"store","kind":"proxy","remove":true})");  // no name
+  refused(R"({"uid":"u","type":"store","kind":"proxy","name":"p","options":{}})");  // not a string
+}
+
 TEST(ControlCodec, Disconnect) {
   ControlMessage m;
   m.uid = "u";

@@ -49,11 +49,13 @@ TEST_F(StoreTest, CreatesVersionedMarkedFile) {
   auto s = Store::open(path("a.db"), err);
   ASSERT_TRUE(s) << err;
   bool seeded = true;
-  ASSERT_TRUE(s->seeded(seeded, err));
+  ASSERT_TRUE(s->seeded(Store::Kind::Namespace, seeded, err));
   EXPECT_FALSE(seeded);
-  ASSERT_TRUE(s->seed({}, err));
-  ASSERT_TRUE(s->seeded(seeded, err));
+  ASSERT_TRUE(s->seed({}, {Store::Kind::Namespace, Store::Kind::Proxy}, err));
+  ASSERT_TRUE(s->seeded(Store::Kind::Proxy, seeded, err));
   EXPECT_TRUE(seeded);  // even with nothing in it
+  ASSERT_TRUE(s->seeded(Store::Kind::RpcNamespace, seeded, err));
+  EXPECT_FALSE(seeded);  // marked on its own
   s.reset();
   EXPECT_EQ(pragma(path("a.db"), "user_version"), Store::kSchemaVersion);
   EXPECT_EQ(pragma(path("a.db"), "application_id"), Store::kApplicationId);
@@ -108,6 +110,57 @@ TEST_F(StoreTest, RefusesForeignCorruptedAndNewerFiles) {
   // The refused files are left as they were.
   EXPECT_EQ(pragma(path("other.db"), "application_id"), 0);
   EXPECT_EQ(pragma(path("new.db"), "user_version"), 99);
+}
+
+TEST_F(StoreTest, UpdateChecksTheWholeListInOneTransaction) {
+  std::string err;
+  auto s = Store::open(path("u.db"), err);
+  ASSERT_TRUE(s) << err;
+  ASSERT_TRUE(s->put({Store::Kind::Namespace, "b", R"({"name":"b"})", 0}, err));
+  Store::Outcome out;
+  std::vector<std::string> seen;
+  auto names = [&](const Store::Items &items) {
+    seen.clear();
+    for (const auto &it : items[0]) seen.push_back(it.name);
+    return std::string();
+  };
+  ASSERT_TRUE(s->update({Store::Kind::Namespace, "a", false, R"({"name":"a"})"}, names, out, err));
+  EXPECT_TRUE(out.changed);
+  EXPECT_FALSE(out.existed);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));  // the list after, by name
+  // The same JSON again writes nothing and asks nothing.
+  seen.clear();
+  ASSERT_TRUE(s->update({Store::Kind::Namespace, "a", false, R"({"name":"a"})"}, names, out, err));
+  EXPECT_FALSE(out.changed);
+  EXPECT_TRUE(out.existed);
+  EXPECT_TRUE(seen.empty());
+  // A refusal leaves the file as it was.
+  auto refuse = [](const Store::Items &) { return std::string("no"); };
+  ASSERT_TRUE(s->update({Store::Kind::Namespace, "b", true, ""}, refuse, out, err));
+  EXPECT_EQ(out.refused, "no");
+  EXPECT_FALSE(out.changed);
+  Store::Item it;
+  bool found = false;
+  ASSERT_TRUE(s->get(Store::Kind::Namespace, "b", it, found, err));
+  EXPECT_TRUE(found);
+  // Removing a missing item writes nothing.
+  ASSERT_TRUE(s->update({Store::Kind::RpcNamespace, "x", true, ""}, names, out, err));
+  EXPECT_FALSE(out.existed);
+  EXPECT_FALSE(out.changed);
+}
+
+TEST_F(StoreTest, DataVersionMovesOnOtherConnectionsCommits) {
+  std::string err;
+  auto a = Store::open(path("v.db"), err);
+  ASSERT_TRUE(a) << err;
+  auto b = Store::open(path("v.db"), err);
+  ASSERT_TRUE(b) << err;
+  int64_t v0 = a->data_version();
+  ASSERT_GE(v0, 0);
+  ASSERT_TRUE(a->put({Store::Kind::Proxy, "p", R"({"name":"p"})", 0}, err));
+  EXPECT_EQ(a->data_version(), v0);  // its own commit
+  ASSERT_TRUE(b->put({Store::Kind::Proxy, "q", R"({"name":"q"})", 0}, err));
+  EXPECT_NE(a->data_version(), v0);
 }
 
 TEST_F(StoreTest, WithName) {
