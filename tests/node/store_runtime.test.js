@@ -261,3 +261,47 @@ test('a store written by the previous Gyre (schema 1) is migrated: its items kep
   t.after(() => g2.stop());
   assert.deepEqual((await apiResult(g2, 'rpc_ns_list', {})).result.items.map((i) => i.name), ['billing']);
 });
+
+test('commands in flight keep the rules they started with while the namespace and its proxy are replaced', { timeout: 30_000 }, async (t) => {
+  const backend = await startBackend(() => ({ delayMs: 400, json: { result: {} } }));
+  t.after(() => backend.close());
+  const g = await startGyre(
+    withStore({
+      client: { allow_anonymous_connect_without_token: true },
+      proxies: [{ name: 'slow', endpoint: backend.url('/subscribe'), timeout: '3s' }],
+      channel: {
+        namespaces: [{ name: 'chat', subscribe_proxy_enabled: true, subscribe_proxy_name: 'slow' }],
+      },
+    }),
+  );
+  t.after(() => g.stop());
+  const clients = [];
+  const subscribed = [];
+  for (let i = 0; i < 10; i++) {
+    const c = sdkClient(t, g);
+    await connect(c);
+    const sub = c.newSubscription(`chat:r${i}`);
+    subscribed.push(waitFor(sub, 'subscribed', 10_000));
+    sub.subscribe();
+    clients.push(c);
+  }
+  await backend.waitForRequests(10, { path: '/subscribe' });
+  // While the backend holds all ten: the namespace drops the proxy and the
+  // proxy goes, many times over.
+  for (let i = 0; i < 10; i++) {
+    let r = await apiResult(g, 'ns_set', { name: 'chat', options: { ...OPEN, presence: i % 2 === 0 } });
+    assert.equal(r.error, undefined, JSON.stringify(r));
+    r = await apiResult(g, 'proxy_delete', { name: 'slow' });
+    assert.equal(r.error, undefined, JSON.stringify(r));
+    r = await apiResult(g, 'proxy_set', { name: 'slow', options: { endpoint: backend.url('/other'), timeout: '1s' } });
+    assert.equal(r.error, undefined, JSON.stringify(r));
+  }
+  await Promise.all(subscribed);
+  assert.equal(backend.requests.filter((q) => q.path === '/subscribe').length, 10);
+  // New subscribes follow the new rules: no proxy call.
+  const c = sdkClient(t, g);
+  await connect(c);
+  await subscribe(c, 'chat:new');
+  assert.equal(backend.requests.filter((q) => q.path === '/other').length, 0);
+  for (const x of clients) assert.equal(x.disconnects.length, 0);
+});
