@@ -2,13 +2,17 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
 
 #include <cstring>
 
+#include "log.h"
 #include "loop.h"
 
 namespace gyre {
@@ -31,7 +35,10 @@ struct HttpClient::Conn {
 };
 
 struct HttpClient::Pool {
-  std::string host;  // for the Host header
+  std::string connect_host;  // the URL's host, to resolve and to check the certificate against
+  int port = 80;
+  std::shared_ptr<const TlsClient> tls;  // https only
+  std::string host;                      // for the Host header
   std::vector<std::unique_ptr<Conn>> conns;
   std::deque<std::unique_ptr<Call>> queue;
 };
@@ -82,13 +89,29 @@ void HttpClient::later(int, short, void *arg) {
 
 void HttpClient::post(const HttpUrl &url, const HttpHeaders &headers, std::string body,
                       int64_t timeout_ms, HttpCallback cb) {
-  std::string key = url.host + ":" + std::to_string(url.port);
+  std::shared_ptr<const TlsClient> tls;
+  if (url.https) {
+    if (!url.tls && !default_tls_) {
+      std::string err;
+      default_tls_ = TlsClient::make(TlsOptions{}, err);
+      if (!default_tls_) {
+        defer(std::move(cb), BackendResponse{0, {}, "TLS: " + err});
+        return;
+      }
+    }
+    tls = url.tls ? url.tls : default_tls_;
+  }
+  std::string key = (tls ? "https://" : "http://") + url.host + ":" + std::to_string(url.port);
+  if (tls) key += "#" + tls->id();
   auto &slot = pools_[key];
   if (!slot) {
     slot = std::make_unique<Pool>();
+    slot->connect_host = url.host;
+    slot->port = url.port;
+    slot->tls = tls;
     bool v6 = url.host.find(':') != std::string::npos;
     slot->host = v6 ? "[" + url.host + "]" : url.host;
-    if (url.port != 80) slot->host += ":" + std::to_string(url.port);
+    if (url.port != (tls ? 443 : 80)) slot->host += ":" + std::to_string(url.port);
   }
   Pool &pool = *slot;
   auto call = std::make_unique<Call>();
@@ -106,19 +129,7 @@ void HttpClient::post(const HttpUrl &url, const HttpHeaders &headers, std::strin
   for (auto &conn : pool.conns)
     if (!conn->call) return start(pool, *conn, std::move(call));
   if (pool.conns.size() < kMaxConnections) {
-    evdns_base *dns = nullptr;
-    if (!is_ip_literal(url.host)) {
-      if (!dns_) {
-        dns_ = evdns_base_new(loop_.base(), EVDNS_BASE_INITIALIZE_NAMESERVERS);
-        if (dns_) evdns_base_load_hosts(dns_, nullptr);
-      }
-      dns = dns_;
-    }
-    evhttp_connection *ec = evhttp_connection_base_new(loop_.base(), dns, url.host.c_str(),
-                                                       static_cast<uint16_t>(url.port));
-    if (ec) {
-      evhttp_connection_set_max_body_size(ec, kMaxBodyBytes);
-      evhttp_connection_set_max_headers_size(ec, 64 * 1024);
+    if (evhttp_connection *ec = connect(pool)) {
       auto conn = std::make_unique<Conn>();
       conn->ec = ec;
       Conn &c = *conn;
@@ -132,6 +143,46 @@ void HttpClient::post(const HttpUrl &url, const HttpHeaders &headers, std::strin
   }
   event_free(call->timer);
   defer(std::move(call->cb), BackendResponse{0, {}, "overloaded: too many requests waiting"});
+}
+
+evhttp_connection *HttpClient::connect(Pool &pool) {
+  evdns_base *dns = nullptr;
+  if (!is_ip_literal(pool.connect_host)) {
+    if (!dns_) {
+      dns_ = evdns_base_new(loop_.base(), EVDNS_BASE_INITIALIZE_NAMESERVERS);
+      if (dns_) evdns_base_load_hosts(dns_, nullptr);
+    }
+    dns = dns_;
+  }
+  auto port = static_cast<uint16_t>(pool.port);
+  evhttp_connection *ec = nullptr;
+  if (!pool.tls) {
+    ec = evhttp_connection_base_new(loop_.base(), dns, pool.connect_host.c_str(), port);
+  } else {
+    SSL *ssl = pool.tls->new_ssl(pool.connect_host);
+    if (!ssl) return nullptr;
+    // The bufferevent owns the SSL and the socket from here. evhttp resets
+    // it (SSL_clear, a fresh handshake) when it reconnects a closed
+    // keep-alive connection.
+    bufferevent *bev =
+        bufferevent_openssl_socket_new(loop_.base(), -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!bev) {
+      SSL_free(ssl);
+      return nullptr;
+    }
+    // Many backends close without a close_notify; the response is framed
+    // by its length anyway.
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    ec = evhttp_connection_base_bufferevent_new(loop_.base(), dns, bev, pool.connect_host.c_str(),
+                                                port);
+    if (!ec) bufferevent_free(bev);
+  }
+  if (ec) {
+    evhttp_connection_set_max_body_size(ec, kMaxBodyBytes);
+    evhttp_connection_set_max_headers_size(ec, 64 * 1024);
+  }
+  return ec;
 }
 
 void HttpClient::start(Pool &pool, Conn &conn, std::unique_ptr<Call> call) {
@@ -175,6 +226,15 @@ void HttpClient::on_response(evhttp_request *req, void *arg) {
   int code = req ? evhttp_request_get_response_code(req) : 0;
   if (code == 0) {
     res.error = "connection refused, reset or closed";
+    if (pool->tls) {
+      // The handshake's own reason (bad certificate, not TLS at all) says
+      // more; drain them all so none is left for the next failure.
+      bufferevent *bev = evhttp_connection_get_bufferevent(conn->ec);
+      std::vector<unsigned long> codes;  // the bufferevent hands out the newest first
+      while (unsigned long e = bufferevent_get_openssl_error(bev)) codes.insert(codes.begin(), e);
+      std::string why = tls_failure_text(bufferevent_openssl_get_ssl(bev), codes);
+      if (!why.empty()) res.error = "TLS: " + why;
+    }
   } else {
     res.status = code;
     evbuffer *in = evhttp_request_get_input_buffer(req);

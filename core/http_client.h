@@ -1,9 +1,10 @@
 // HttpClient: HTTP/1.1 POSTs from a loop to backends (the proxies), on
-// libevent's evhttp client: keep-alive connections pooled per host:port,
-// at most kMaxConnections requests in flight per host:port (one per
-// connection), a bounded queue behind them, a whole-request deadline, and a
-// bounded response body. Every callback runs exactly once, on the loop,
-// never inside post().
+// libevent's evhttp client: keep-alive connections pooled per scheme,
+// host:port and TLS setup, at most kMaxConnections requests in flight per
+// pool (one per connection), a bounded queue behind them, a whole-request
+// deadline, and a bounded response body. https:// goes through OpenSSL
+// bufferevents (the URL's TlsClient, else the system's CAs). Every callback
+// runs exactly once, on the loop, never inside post().
 //
 // Threads: one HttpClient per loop (each worker has its own), used only on
 // that loop's thread. Lifetime: destroying it drops pending requests without
@@ -33,15 +34,15 @@ class Loop;
 struct BackendResponse {
   int status = 0;     // 0: no HTTP answer (see error)
   std::string body;   // up to kMaxBodyBytes
-  std::string error;  // "timeout", "connection refused or reset", "overloaded", ...
+  std::string error;  // "timeout", "connection refused or reset", "TLS: ...", "overloaded", ...
 };
 using HttpCallback = std::function<void(BackendResponse)>;
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 class HttpClient {
  public:
-  static constexpr size_t kMaxConnections = 64;  // per host:port
-  static constexpr size_t kMaxQueued = 4096;     // per host:port, beyond the in-flight ones
+  static constexpr size_t kMaxConnections = 64;  // per pool
+  static constexpr size_t kMaxQueued = 4096;     // per pool, beyond the in-flight ones
   static constexpr size_t kMaxBodyBytes = 4 << 20;
 
   explicit HttpClient(Loop &loop);
@@ -57,6 +58,7 @@ class HttpClient {
   struct Pool;
   struct Conn;
   struct Call;
+  evhttp_connection *connect(Pool &pool);
   void start(Pool &pool, Conn &conn, std::unique_ptr<Call> call);
   void finish(Call *call, BackendResponse res);
   void next(Pool &pool);
@@ -67,6 +69,7 @@ class HttpClient {
 
   Loop &loop_;
   evdns_base *dns_ = nullptr;
+  std::shared_ptr<const TlsClient> default_tls_;  // https:// URLs without a TlsClient
   std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
   std::vector<std::pair<HttpCallback, BackendResponse>> deferred_;
   event *deferred_ev_ = nullptr;

@@ -105,7 +105,10 @@ std::string read_proxy(const json::Value &v, const std::string &where, ProxyEndp
           } else if (hk == "status_to_code_transforms") {
             err = read_transforms(h, p.status_transforms);
           } else if (hk == "tls") {
-            warnings.push_back(where + ".http.tls: not supported by this Gyre version, ignored");
+            std::vector<std::string> tls_warnings;
+            err = parse_tls_options(h, p.tls, tls_warnings);
+            if (!err.empty()) err = "tls." + err;
+            for (auto &w : tls_warnings) warnings.push_back(where + ".http." + w);
           } else {
             warnings.push_back("unknown key " + where + ".http." + hk);
           }
@@ -146,10 +149,12 @@ std::string check_endpoint(ProxyEndpoint &p, const std::string &where) {
   if (p.timeout_ms <= 0) return where + ".timeout: must be more than 0";
   if (p.endpoint.starts_with("grpc://"))
     return where + ".endpoint: gRPC proxies are not supported by this Gyre version";
-  if (p.endpoint.starts_with("https://"))
-    return where + ".endpoint: https proxies are not supported by this Gyre version yet";
   std::string e = parse_http_url(p.endpoint, p.url);
   if (!e.empty()) return where + ".endpoint: " + e;
+  if (p.url.https) {
+    p.url.tls = TlsClient::make(p.tls, e);
+    if (!p.url.tls) return where + ".http.tls." + e;
+  }
   return "";
 }
 
@@ -159,8 +164,15 @@ std::string parse_http_url(const std::string &text, HttpUrl &out) {
   out = HttpUrl{};
   out.text = text;
   std::string_view s = text;
-  if (!s.starts_with("http://")) return "must start with http://";
-  s.remove_prefix(7);
+  if (s.starts_with("https://")) {
+    out.https = true;
+    out.port = 443;
+    s.remove_prefix(8);
+  } else if (s.starts_with("http://")) {
+    s.remove_prefix(7);
+  } else {
+    return "must start with http:// or https://";
+  }
   size_t slash = s.find_first_of("/?");
   std::string_view hostport = s.substr(0, slash);
   if (slash != std::string_view::npos) {

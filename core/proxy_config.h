@@ -4,23 +4,29 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "json.h"
+#include "tls_client.h"
 
 namespace gyre {
 
-// An http:// endpoint, split once at startup.
+// An http:// or https:// endpoint, split once when the config is read.
 struct HttpUrl {
   std::string host;  // as written (name or IP literal, without brackets)
   int port = 80;
   std::string path = "/";  // path and query
   std::string text;        // as configured
+  bool https = false;
+  // https: how to talk TLS to it, built from the endpoint's http.tls when
+  // the config (or a store change) is read; HttpClient pools key on its id().
+  std::shared_ptr<const TlsClient> tls;
 };
 
-// Parses "http://host[:port][/path][?query]". Empty string, else why not.
+// Parses "http[s]://host[:port][/path][?query]". Empty string, else why not.
 std::string parse_http_url(const std::string &text, HttpUrl &out);
 
 // http.status_to_code_transforms: a backend status that means an error
@@ -45,6 +51,7 @@ struct ProxyEndpoint {
   std::vector<StatusTransform> status_transforms;
   bool include_connection_meta = false;
   bool binary_encoding = false;
+  TlsOptions tls;           // http.tls: used when the endpoint is https://
   std::string source_json;  // proxies[]: the object as configured (seeds the store)
 };
 

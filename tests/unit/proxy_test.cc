@@ -42,6 +42,12 @@ TEST(ProxyUrl, Parses) {
   EXPECT_EQ(u.path, "/");
   EXPECT_EQ(gyre::parse_http_url("http://[::1]:81/a", u), "");
   EXPECT_EQ(u.host, "::1");
+  EXPECT_FALSE(u.https);
+  EXPECT_EQ(gyre::parse_http_url("https://backend/p", u), "");
+  EXPECT_TRUE(u.https);
+  EXPECT_EQ(u.port, 443);
+  EXPECT_EQ(gyre::parse_http_url("https://backend:8443", u), "");
+  EXPECT_EQ(u.port, 8443);
   EXPECT_NE(gyre::parse_http_url("ftp://x", u), "");
   EXPECT_NE(gyre::parse_http_url("http://:80/", u), "");
   EXPECT_NE(gyre::parse_http_url("http://h:0/", u), "");
@@ -91,7 +97,17 @@ TEST(ProxyConfig, RefusedAtStartup) {
       {R"({"proxies":[{"name":"aa","endpoint":"http://h/"},{"name":"aa","endpoint":"http://h/"}]})",
        "proxies[1].name"},
       {R"({"rpc":{"proxy":{"endpoint":"grpc://h:1"}}})", "rpc.proxy.endpoint"},
-      {R"({"rpc":{"proxy":{"endpoint":"https://h/"}}})", "rpc.proxy.endpoint"},
+      {R"({"rpc":{"proxy":{"endpoint":"https://h/","http":{"tls":{"enabled":true,
+          "server_ca_pem":"/nonexistent/ca.pem"}}}}})",
+       "rpc.proxy.http.tls.server_ca_pem"},
+      {R"({"proxies":[{"name":"aa","endpoint":"https://h/","http":{"tls":{"enabled":true,
+          "cert_pem":"-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n"}}}]})",
+       "proxies[0].http.tls.cert_pem: needs key_pem"},
+      {R"({"client":{"proxy":{"connect":{"enabled":true,"endpoint":"https://h/","http":{"tls":{
+          "enabled":true,"server_ca_pem":"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"}}}}}})",
+       "client.proxy.connect.http.tls.server_ca_pem"},
+      {R"({"rpc":{"proxy":{"endpoint":"https://h/","http":{"tls":{"insecure_skip_verify":"yes"}}}}})",
+       "rpc.proxy.http.tls.insecure_skip_verify"},
       {R"({"rpc":{"namespaces":[{"name":"x","proxy_enabled":false}]}})", "rpc.namespaces[0].name"},
   };
   for (const auto &tc : cases) {
@@ -103,6 +119,28 @@ TEST(ProxyConfig, RefusedAtStartup) {
   // A disabled connect proxy need not be complete.
   gyre::Config c;
   EXPECT_TRUE(load(R"({"client":{"proxy":{"connect":{"enabled":false}}}})", c).ok);
+}
+
+TEST(ProxyConfig, HttpsEndpoints) {
+  gyre::Config c;
+  // Without tls (or with it disabled) an https endpoint uses the system's CAs.
+  auto r = load(R"({"rpc":{"proxy":{"endpoint":"https://backend.test/rpc"}},
+                    "proxies":[{"name":"aa","endpoint":"https://127.0.0.1:8443/a",
+                                "http":{"tls":{"enabled":true,"insecure_skip_verify":true,
+                                               "client_ca_pem":"x","bogus":1}}}]})",
+                c);
+  ASSERT_TRUE(r.ok) << r.error;
+  const auto *def = c.proxy.rpc_proxy("default");
+  ASSERT_NE(def, nullptr);
+  EXPECT_TRUE(def->url.https);
+  ASSERT_NE(def->url.tls, nullptr);
+  const auto *aa = c.proxy.rpc_proxy("aa");
+  ASSERT_NE(aa, nullptr);
+  ASSERT_NE(aa->url.tls, nullptr);
+  // Different material, different pools.
+  EXPECT_NE(def->url.tls->id(), aa->url.tls->id());
+  // client_ca_pem is a server's option and `bogus` unknown: both warned about.
+  ASSERT_EQ(r.warnings.size(), 2u);
 }
 
 TEST(ProxyWire, HeadersPrecedence) {

@@ -1,6 +1,8 @@
 // A fake application backend for the proxy tests (connect, refresh, rpc,
 // subscribe, publish, sub_refresh): an HTTP server on 127.0.0.1 that records
-// every request and answers what the test's handler says.
+// every request and answers what the test's handler says. With
+// startBackend(handler, {tls: {key, cert, ca, requestCert}}) it is an HTTPS
+// server (node:https options; url() then gives https:// URLs).
 //
 //   const backend = await startBackend((req) => {
 //     if (req.path === '/connect') return { json: { result: { user: '56' } } };
@@ -13,7 +15,8 @@
 //
 // A recorded request: method, path (without the query), url (with it),
 // headers (Node lowercases their names), raw (the body text), body (the
-// parsed JSON, or undefined when raw is not JSON), at (Date.now() on arrival).
+// parsed JSON, or undefined when raw is not JSON), at (Date.now() on arrival),
+// peerCN (over TLS: the client certificate's CN, or undefined).
 //
 // The handler (may be async) gets the recorded request and returns
 //   {status = 200, json | body, headers, delayMs, destroy}
@@ -26,13 +29,14 @@
 // answers 500 with the error text. The default handler answers
 // {"result":{}}.
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const DEFAULT_HANDLER = () => ({ json: { result: {} } });
 
-export async function startBackend(handler = DEFAULT_HANDLER) {
+export async function startBackend(handler = DEFAULT_HANDLER, { tls } = {}) {
   let current = handler;
   const requests = [];
   const waiters = new Set();
@@ -44,7 +48,7 @@ export async function startBackend(handler = DEFAULT_HANDLER) {
     for (const w of waiters) w();
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req, res) => {
     const chunks = [];
     req.on('data', (d) => chunks.push(d));
     req.on('error', () => {});
@@ -66,6 +70,7 @@ export async function startBackend(handler = DEFAULT_HANDLER) {
         raw,
         body,
         at: Date.now(),
+        peerCN: tls ? req.socket.getPeerCertificate?.()?.subject?.CN : undefined,
       };
       requests.push(rec);
       inFlight += 1;
@@ -106,6 +111,11 @@ export async function startBackend(handler = DEFAULT_HANDLER) {
         notify();
       }
     });
+  };
+  const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest);
+  let connections = 0;
+  server.on(tls ? 'secureConnection' : 'connection', () => {
+    connections += 1;
   });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -133,8 +143,8 @@ export async function startBackend(handler = DEFAULT_HANDLER) {
   return {
     port,
     requests,
-    // http://127.0.0.1:<port><path>
-    url: (path = '/') => `http://127.0.0.1:${port}${path.startsWith('/') ? path : `/${path}`}`,
+    // http(s)://127.0.0.1:<port><path>
+    url: (path = '/') => `${tls ? 'https' : 'http'}://127.0.0.1:${port}${path.startsWith('/') ? path : `/${path}`}`,
     setHandler(fn) {
       current = fn || DEFAULT_HANDLER;
     },
@@ -146,6 +156,14 @@ export async function startBackend(handler = DEFAULT_HANDLER) {
     },
     get maxInFlight() {
       return maxInFlight;
+    },
+    // Connections accepted so far (over TLS: handshakes completed).
+    get connections() {
+      return connections;
+    },
+    // Closes every open connection, as a backend restart or idle timeout would.
+    dropConnections() {
+      for (const s of sockets) s.destroy();
     },
     // Resolves with the matching requests once there are at least n of them;
     // rejects after timeoutMs (default 5 s).
