@@ -285,6 +285,12 @@ void auth_thunks::grant(gyre_auth_op *op, const gyre_credentials *creds) {
     d.data = owned_json(c.data, "connect data");
     d.expire_at = clamp_expire_at(c.expire_at);
     d.client_side_refresh = c.client_side_refresh;
+    d.meta = owned_json(c.meta, "connection meta");
+    if (!d.meta.empty()) {
+      json::Document doc;
+      if (!doc.parse(d.meta) || !doc.root().is_object())
+        throw std::invalid_argument("connection meta is not a JSON object");
+    }
     if (op->req.kind == AuthKind::Connect && c.subs) {
       if (c.num_subs > Auth::kMaxGrantedSubs)
         LOG_WARN("auth_grant with %zu server-side subscriptions: only the first %zu are made",

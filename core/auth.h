@@ -61,6 +61,7 @@ struct AuthDecision {
   int64_t expire_at = 0;
   bool client_side_refresh = false;
   std::vector<GrantedSub> subs;  // connect: server-side subscriptions
+  std::string meta;              // a raw JSON object for proxies; empty = none (refresh: keep)
   // Granted subscribe / sub_refresh.
   GrantedSub sub;
 };

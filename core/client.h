@@ -271,6 +271,14 @@ class Client {
   };
   std::unique_ptr<KeptHeaders> kept_headers_;
   HttpHeaders headers_for(const ProxyEndpoint &p) const;
+  // The connection's meta (a JSON object from the connect proxy, its
+  // refreshes or the token's meta claim): for proxies with
+  // include_connection_meta, never for clients. Boxed: most have none.
+  std::unique_ptr<const std::string> meta_;
+  void set_meta(const std::string &meta);
+  std::string_view meta_for(const ProxyEndpoint &p) const {
+    return p.include_connection_meta && meta_ ? std::string_view(*meta_) : std::string_view();
+  }
   int64_t expire_at_ms_ = 0;          // 0 = never
   bool client_side_refresh_ = false;  // expiry: the client sends refresh
   bool refreshing_ = false;           // a refresh by the host is in flight

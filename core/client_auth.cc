@@ -143,6 +143,11 @@ void Client::keep_proxy_headers(const HeaderList &emulated) {
   kept_headers_ = std::move(kept);
 }
 
+void Client::set_meta(const std::string &meta) {
+  if (meta.empty()) return;
+  if (!meta_ || *meta_ != meta) meta_ = std::make_unique<const std::string>(meta);
+}
+
 HttpHeaders Client::headers_for(const ProxyEndpoint &p) const {
   if (!kept_headers_) return proxy_headers(p, nullptr, {});
   return proxy_headers(p, &kept_headers_->transport, kept_headers_->emulated);
@@ -169,7 +174,7 @@ void Client::connect_via_proxy(uint32_t id, const ConnectParams &p, Done done) {
 void Client::refresh_via_proxy() {
   const ProxyEndpoint &ep = node().config().proxy.refresh;
   refreshing_ = true;
-  ProxyCaller caller{id(), transport_.name(), user_};
+  ProxyCaller caller{id(), transport_.name(), user_, meta_for(ep)};
   auto alive = alive_;
   worker_.http_client().post(ep.url, proxy_headers(ep, nullptr, {}), refresh_proxy_request(caller),
                              ep.timeout_ms, [this, alive](BackendResponse r) {
@@ -224,6 +229,7 @@ void Client::connect_decided(uint32_t id, const ConnectParams &p, AuthDecision d
     case Outcome::Granted:
       user_ = d.user;
       conn_info_ = d.info;
+      set_meta(d.meta);
       expire_at_ms_ = d.expire_at * 1000;
       // A refresh proxy refreshes every connection itself (spec §5.6).
       client_side_refresh_ = d.client_side_refresh && !cfg.proxy.refresh.enabled;
@@ -436,6 +442,7 @@ void Client::refresh_decided(uint32_t cmd_id, AuthDecision d, bool by_host) {
     if (by_host) return disconnect(disconnects::kExpired);
     return reply_error(cmd_id, errors::kExpired);
   }
+  if (!d.meta.empty()) set_meta(d.meta);
   if (!d.info.empty() && d.info != conn_info_) {
     conn_info_ = d.info;
     // Others see the new info at once, not at the next presence update.

@@ -33,6 +33,11 @@ void common(json::Writer &w, const ProxyCaller &c) {
       .field("encoding", "json");
 }
 
+// Last, as Centrifugo's request structs have it.
+void with_meta(json::Writer &w, const ProxyCaller &c) {
+  if (!c.meta.empty()) w.field_raw("meta", c.meta);
+}
+
 const StatusTransform *transform_of(const ProxyEndpoint *p, const BackendResponse &r) {
   if (!p || r.status == 0 || r.status == 200) return nullptr;
   for (const auto &t : p->status_transforms)
@@ -155,6 +160,7 @@ AuthDecision connect_proxy_decision(const BackendResponse &r, const ProxyEndpoin
   if (auto user = res.get("user"); user.is_string()) d.user = user.as_string();
   d.info = raw_json(res.get("info"));
   d.data = raw_json(res.get("data"));
+  if (auto meta = res.get("meta"); meta.is_object()) d.meta = std::string(meta.raw());
   if (auto exp = res.get("expire_at").as_int64(); exp && *exp > 0) d.expire_at = *exp;
   // Client-side refresh unless a refresh proxy refreshes every connection
   // (spec §5.6; connect_decided applies that).
@@ -187,6 +193,7 @@ std::string refresh_proxy_request(const ProxyCaller &c) {
   w.begin_object();
   common(w, c);
   w.field("user", c.user);
+  with_meta(w, c);
   w.end_object();
   return out;
 }
@@ -211,6 +218,7 @@ AuthDecision refresh_proxy_decision(const BackendResponse &r, const std::string 
   d.outcome = Outcome::Granted;
   d.user = user;
   d.info = raw_json(res.get("info"));
+  if (auto meta = res.get("meta"); meta.is_object()) d.meta = std::string(meta.raw());
   if (auto exp = res.get("expire_at").as_int64(); exp && *exp > 0) d.expire_at = *exp;
   return d;
 }
@@ -223,6 +231,7 @@ std::string channel_proxy_request(const ProxyCaller &c, std::string_view channel
   common(w, c);
   w.field("user", c.user).field("channel", channel);
   if (!data.empty()) w.field_raw("data", data);
+  with_meta(w, c);
   w.end_object();
   return out;
 }
@@ -307,6 +316,7 @@ std::string rpc_proxy_request(const ProxyCaller &c, std::string_view method,
   w.field("user", c.user);
   if (!method.empty()) w.field("method", method);
   if (!data.empty()) w.field_raw("data", data);
+  with_meta(w, c);
   w.end_object();
   return out;
 }

@@ -19,6 +19,9 @@ namespace gyre {
 struct ProxyCaller {
   std::string_view client, transport;
   std::string_view user;  // not sent for connect
+  // The connection's meta (a raw JSON object), sent last when not empty:
+  // the caller leaves it empty unless the endpoint has include_connection_meta.
+  std::string_view meta = {};
 };
 
 // static_headers, then allow-listed emulated headers, then allow-listed
@@ -33,7 +36,8 @@ std::string connect_proxy_request(const ProxyCaller &c, std::string_view name,
 
 // disconnect → Denied (code >= 3000); error → Denied (error reply);
 // result object → Granted (user, info, data, expire_at, channels + subs);
-// no result → Declined (the host's anonymous rules); anything unexpected
+// no result → Declined (the host's anonymous rules); meta (an object) is
+// kept for later proxies; anything unexpected
 // (no HTTP answer, status != 200, not JSON) → Failed, unless p's
 // status_to_code_transforms map the status.
 AuthDecision connect_proxy_decision(const BackendResponse &r, const ProxyEndpoint *p = nullptr);

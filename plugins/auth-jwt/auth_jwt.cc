@@ -106,6 +106,7 @@ void grant_connection(JwtAuth &a, gyre_auth_op *op, const Request &r, const Toke
   creds.client_side_refresh = true;
   creds.subs = subs.data();
   creds.num_subs = subs.size();
+  creds.meta = gs(c.meta);
   a.api->auth_grant(op, &creds);
 }
 

@@ -112,9 +112,12 @@ bool read_connect_claims(const JsonValue &c, const std::string &user_claim, int6
   if (!read_user(c, user_claim, out.user, why) ||
       !json_or_b64(c, "info", "b64info", out.info, why) || !expiry(c, now_s, out.expire_at, why))
     return false;
-  if (const JsonValue *meta = present(c, "meta"); meta && !meta->is_object()) {
-    why = "meta is not an object";
-    return false;
+  if (const JsonValue *meta = present(c, "meta")) {
+    if (!meta->is_object()) {
+      why = "meta is not an object";
+      return false;
+    }
+    out.meta = std::string(meta->raw());
   }
   const JsonValue *subs = present(c, "subs");
   if (subs && !subs->is_object()) {

@@ -29,6 +29,7 @@ struct ConnectClaims {
   std::string info;
   int64_t expire_at = 0;  // unix s, 0 = never
   std::vector<ServerSub> subs;
+  std::string meta;  // raw JSON object, or empty: for proxies, never for clients
 };
 
 struct SubscribeClaims {

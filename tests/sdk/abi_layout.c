@@ -95,6 +95,7 @@ int main(void) {
   FIELD(gyre_credentials, data);
   FIELD(gyre_credentials, subs);
   FIELD(gyre_credentials, num_subs);
+  FIELD(gyre_credentials, meta);
 
   SIZE(gyre_connect_request);
   FIELD(gyre_connect_request, size);

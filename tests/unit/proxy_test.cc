@@ -174,6 +174,17 @@ TEST(ProxyWire, RequestBodies) {
   EXPECT_EQ(gyre::rpc_proxy_request(c, "getPrice", R"({"id":12})"),
             R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
             R"("user":"56","method":"getPrice","data":{"id":12}})");
+  // meta goes last, only when the caller has some to send.
+  gyre::ProxyCaller m{"c1", "uni_sse", "56", R"({"plan":"pro"})"};
+  EXPECT_EQ(gyre::channel_proxy_request(m, "chat:index", ""),
+            R"({"client":"c1","transport":"uni_sse","protocol":"json","encoding":"json",)"
+            R"("user":"56","channel":"chat:index","meta":{"plan":"pro"}})");
+  EXPECT_EQ(gyre::refresh_proxy_request(m),
+            R"({"client":"c1","transport":"uni_sse","protocol":"json","encoding":"json",)"
+            R"("user":"56","meta":{"plan":"pro"}})");
+  EXPECT_EQ(gyre::rpc_proxy_request(m, "", R"(1)"),
+            R"({"client":"c1","transport":"uni_sse","protocol":"json","encoding":"json",)"
+            R"("user":"56","data":1,"meta":{"plan":"pro"}})");
 }
 
 TEST(ProxyWire, ConnectAnswers) {
@@ -185,6 +196,10 @@ TEST(ProxyWire, ConnectAnswers) {
   EXPECT_EQ(d.info, R"({"a":1})");
   EXPECT_EQ(d.data, R"({"h":"x"})");
   EXPECT_EQ(d.expire_at, 1735689600);
+  EXPECT_EQ(d.meta, "");
+  EXPECT_EQ(
+      gyre::connect_proxy_decision(ok(R"({"result":{"user":"1","meta":{"plan":"pro"}}})")).meta,
+      R"({"plan":"pro"})");
   ASSERT_EQ(d.subs.size(), 2u);  // channels and subs merged
   EXPECT_EQ(d.subs[0].channel, "news");
   EXPECT_EQ(d.subs[0].data, R"({"n":2})");
@@ -290,6 +305,11 @@ TEST(ProxyWire, RefreshAnswers) {
   EXPECT_EQ(d.user, "56");
   EXPECT_EQ(d.expire_at, 1735689600);
   EXPECT_EQ(d.info, R"({"i":1})");
+  EXPECT_EQ(d.meta, "");
+  d = gyre::refresh_proxy_decision(ok(R"({"result":{"meta":{"plan":"max"}}})"), "56");
+  EXPECT_EQ(d.meta, R"({"plan":"max"})");
+  d = gyre::refresh_proxy_decision(ok(R"({"result":{"meta":"not an object"}})"), "56");
+  EXPECT_EQ(d.meta, "");
   d = gyre::refresh_proxy_decision(ok(R"({"result":{"expired":true}})"), "56");
   EXPECT_EQ(d.outcome, Outcome::Denied);
   EXPECT_EQ(d.code, 3005u);

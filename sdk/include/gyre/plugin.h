@@ -99,7 +99,7 @@ extern "C" {
 /* ABI version this header describes (compile time). The host's runtime values
  * are in gyre_host_api.abi_major / abi_minor. */
 #define GYRE_ABI_MAJOR 1
-#define GYRE_ABI_MINOR 4
+#define GYRE_ABI_MINOR 5
 
 #if defined(_WIN32)
 #define GYRE_PLUGIN_EXPORT __declspec(dllexport)
@@ -352,7 +352,11 @@ typedef struct gyre_subscription_grant {
  *     asked and is not told, so the host goes on refreshing.
  *   data: raw JSON for the client in the connect result; empty = none.
  *   subs / num_subs: server-side subscriptions made before the connect
- *     reply (ignored on refresh). Each needs its channel set. */
+ *     reply (ignored on refresh). Each needs its channel set.
+ *   meta (ABI 1.5): a raw JSON object the host keeps with the connection
+ *     and never shows to clients; proxies with include_connection_meta get
+ *     it in every request. Empty = none (on refresh: keep the current one).
+ *     Anything but a JSON object is logged and answered as 100. */
 typedef struct gyre_credentials {
   size_t size;
   gyre_str user;
@@ -362,6 +366,7 @@ typedef struct gyre_credentials {
   gyre_str data;
   const gyre_subscription_grant *subs;
   size_t num_subs;
+  gyre_str meta; /* ABI 1.5 */
 } gyre_credentials;
 
 /* A connect command, for on_connect. The client id is assigned already.
