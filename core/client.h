@@ -25,6 +25,7 @@ namespace gyre {
 
 class Node;
 class Worker;
+struct ProxyCaller;
 
 struct ClientSubscription {
   std::string channel;
@@ -279,6 +280,8 @@ class Client {
   std::string_view meta_for(const ProxyEndpoint &p) const {
     return p.include_connection_meta && meta_ ? std::string_view(*meta_) : std::string_view();
   }
+  // Who calls `p` after connect; views into this client.
+  ProxyCaller proxy_caller(const ProxyEndpoint &p) const;
   int64_t expire_at_ms_ = 0;          // 0 = never
   bool client_side_refresh_ = false;  // expiry: the client sends refresh
   bool refreshing_ = false;           // a refresh by the host is in flight

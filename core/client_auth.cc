@@ -148,6 +148,10 @@ void Client::set_meta(const std::string &meta) {
   if (!meta_ || *meta_ != meta) meta_ = std::make_unique<const std::string>(meta);
 }
 
+ProxyCaller Client::proxy_caller(const ProxyEndpoint &p) const {
+  return ProxyCaller{id(), transport_.name(), user_, meta_for(p), p.binary_encoding};
+}
+
 HttpHeaders Client::headers_for(const ProxyEndpoint &p) const {
   if (!kept_headers_) return proxy_headers(p, nullptr, {});
   return proxy_headers(p, &kept_headers_->transport, kept_headers_->emulated);
@@ -155,7 +159,7 @@ HttpHeaders Client::headers_for(const ProxyEndpoint &p) const {
 
 void Client::connect_via_proxy(uint32_t id, const ConnectParams &p, Done done) {
   const ProxyEndpoint &ep = node().config().proxy.connect;
-  ProxyCaller caller{this->id(), transport_.name(), {}};
+  ProxyCaller caller{this->id(), transport_.name(), {}, {}, ep.binary_encoding};
   std::string body = connect_proxy_request(caller, p.name, p.version, p.data);
   HttpHeaders headers = proxy_headers(ep, transport_.request_headers(), p.emulated_headers);
   auto alive = alive_;
@@ -174,7 +178,7 @@ void Client::connect_via_proxy(uint32_t id, const ConnectParams &p, Done done) {
 void Client::refresh_via_proxy() {
   const ProxyEndpoint &ep = node().config().proxy.refresh;
   refreshing_ = true;
-  ProxyCaller caller{id(), transport_.name(), user_, meta_for(ep)};
+  ProxyCaller caller = proxy_caller(ep);
   auto alive = alive_;
   worker_.http_client().post(ep.url, proxy_headers(ep, nullptr, {}), refresh_proxy_request(caller),
                              ep.timeout_ms, [this, alive](BackendResponse r) {

@@ -16,7 +16,7 @@ void Client::subscribe_via_proxy(uint32_t id, const SubscribeParams &p, Done don
     reply_error(id, errors::kNotAvailable);
     return done();
   }
-  ProxyCaller caller{this->id(), transport_.name(), user_, meta_for(*ep)};
+  ProxyCaller caller = proxy_caller(*ep);
   std::string body = channel_proxy_request(caller, p.req.channel, p.data);
   auto alive = alive_;
   worker_.http_client().post(
@@ -46,7 +46,7 @@ void Client::publish_via_proxy(uint32_t id, const std::string &channel, const Ch
     reply_error(id, errors::kNotAvailable);
     return done();
   }
-  ProxyCaller caller{this->id(), transport_.name(), user_, meta_for(*ep)};
+  ProxyCaller caller = proxy_caller(*ep);
   std::string body = channel_proxy_request(caller, channel, data);
   auto alive = alive_;
   const ChannelOptions *o = &opts;
@@ -101,7 +101,7 @@ void Client::sub_refresh_via_proxy(ClientSubscription &sub, const ChannelOptions
   const ProxyEndpoint *ep = node().config().proxy.sub_refresh_proxy(opts.sub_refresh_proxy_name);
   if (!ep) return expire_subscription(sub);
   sub.refreshing = true;
-  ProxyCaller caller{id(), transport_.name(), user_, meta_for(*ep)};
+  ProxyCaller caller = proxy_caller(*ep);
   auto alive = alive_;
   std::string channel = sub.channel;
   uint32_t gen = sub.gen;

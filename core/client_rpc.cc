@@ -40,7 +40,7 @@ void Client::cmd_rpc(const protocol::Command &cmd, Done done) {
   }
   std::string_view data;
   if (auto d = cmd.params.get("data"); d && !d.is_null()) data = d.raw();
-  ProxyCaller caller{id(), transport_.name(), user_, meta_for(*ep)};
+  ProxyCaller caller = proxy_caller(*ep);
   std::string body = rpc_proxy_request(caller, method, data);
   HttpHeaders headers = headers_for(*ep);
   auto alive = alive_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base64.h"
 #include "json.h"
 
 namespace gyre {
@@ -30,7 +31,7 @@ void common(json::Writer &w, const ProxyCaller &c) {
   w.field("client", c.client)
       .field("transport", c.transport)
       .field("protocol", "json")
-      .field("encoding", "json");
+      .field("encoding", c.binary ? "binary" : "json");
 }
 
 // Last, as Centrifugo's request structs have it.
@@ -118,6 +119,47 @@ std::string raw_json(const json::Value &v) {
   return std::string(v.raw());
 }
 
+// A result's payload: `b64` (base64 of the bytes, which wins, as in
+// Centrifugo) or `plain` (raw JSON). JSON-protocol clients get the bytes
+// as JSON, so decoded bytes must be JSON too; the first field that is not
+// sets `why`, and the caller answers as for an unusable answer.
+struct PayloadReader {
+  std::string why;
+  std::string read(const json::Value &res, const char *plain, const char *b64) {
+    json::Value enc = res.get(b64);
+    if (!enc || enc.is_null() || (enc.is_string() && enc.as_string().empty()))
+      return raw_json(res.get(plain));
+    std::string bytes;
+    if (!enc.is_string() || !b64decode(enc.as_string(), bytes)) {
+      if (why.empty()) why = std::string("result ") + b64 + " is not base64";
+      return {};
+    }
+    if (!json::is_valid(bytes)) {
+      if (why.empty()) why = std::string("result ") + b64 + " is not JSON (JSON-protocol clients)";
+      return {};
+    }
+    return bytes;
+  }
+};
+
+bool failed_payload(const PayloadReader &r, AuthDecision &d) {
+  if (r.why.empty()) return false;
+  d = AuthDecision{};
+  d.outcome = AuthDecision::Outcome::Failed;
+  d.reason = r.why;
+  return true;
+}
+
+// The client's payload: raw JSON as `data`, or with binary_encoding its
+// bytes in base64 as `b64data`.
+void with_data(json::Writer &w, const ProxyCaller &c, std::string_view data) {
+  if (data.empty()) return;
+  if (c.binary)
+    w.field("b64data", b64encode(data));
+  else
+    w.field_raw("data", data);
+}
+
 }  // namespace
 
 HttpHeaders proxy_headers(const ProxyEndpoint &p, const HeaderList *transport_headers,
@@ -140,7 +182,7 @@ std::string connect_proxy_request(const ProxyCaller &c, std::string_view name,
   common(w, c);
   if (!name.empty()) w.field("name", name);
   if (!version.empty()) w.field("version", version);
-  if (!data.empty()) w.field_raw("data", data);
+  with_data(w, c, data);
   w.end_object();
   return out;
 }
@@ -157,9 +199,10 @@ AuthDecision connect_proxy_decision(const BackendResponse &r, const ProxyEndpoin
     return d;
   }
   d.outcome = Outcome::Granted;
+  PayloadReader payload;
   if (auto user = res.get("user"); user.is_string()) d.user = user.as_string();
-  d.info = raw_json(res.get("info"));
-  d.data = raw_json(res.get("data"));
+  d.info = payload.read(res, "info", "b64info");
+  d.data = payload.read(res, "data", "b64data");
   if (auto meta = res.get("meta"); meta.is_object()) d.meta = std::string(meta.raw());
   if (auto exp = res.get("expire_at").as_int64(); exp && *exp > 0) d.expire_at = *exp;
   // Client-side refresh unless a refresh proxy refreshes every connection
@@ -180,10 +223,11 @@ AuthDecision connect_proxy_decision(const BackendResponse &r, const ProxyEndpoin
       if (s.key().empty()) continue;
       GrantedSub &g = add(s.key());
       if (!s.is_object()) continue;
-      g.info = raw_json(s.get("info"));
-      g.data = raw_json(s.get("data"));
+      g.info = payload.read(s, "info", "b64info");
+      g.data = payload.read(s, "data", "b64data");
     }
   }
+  failed_payload(payload, d);
   return d;
 }
 
@@ -217,7 +261,9 @@ AuthDecision refresh_proxy_decision(const BackendResponse &r, const std::string 
   }
   d.outcome = Outcome::Granted;
   d.user = user;
-  d.info = raw_json(res.get("info"));
+  PayloadReader payload;
+  d.info = payload.read(res, "info", "b64info");
+  if (failed_payload(payload, d)) return d;
   if (auto meta = res.get("meta"); meta.is_object()) d.meta = std::string(meta.raw());
   if (auto exp = res.get("expire_at").as_int64(); exp && *exp > 0) d.expire_at = *exp;
   return d;
@@ -230,7 +276,7 @@ std::string channel_proxy_request(const ProxyCaller &c, std::string_view channel
   w.begin_object();
   common(w, c);
   w.field("user", c.user).field("channel", channel);
-  if (!data.empty()) w.field_raw("data", data);
+  with_data(w, c, data);
   with_meta(w, c);
   w.end_object();
   return out;
@@ -248,8 +294,13 @@ AuthDecision subscribe_proxy_decision(const BackendResponse &r, const ProxyEndpo
   json::Value res = e.result;
   g.outcome = AuthDecision::Outcome::Granted;
   if (!res.is_object()) return g;
-  g.sub.info = raw_json(res.get("info"));
-  g.sub.data = raw_json(res.get("data"));
+  PayloadReader payload;
+  g.sub.info = payload.read(res, "info", "b64info");
+  g.sub.data = payload.read(res, "data", "b64data");
+  if (failed_payload(payload, g)) {
+    g.temporary = true;
+    return g;
+  }
   if (auto exp = res.get("expire_at").as_int64(); exp && *exp > 0) g.sub.expire_at = *exp;
   g.sub.client_side_refresh = false;
   if (auto ov = res.get("override"); ov.is_object()) {
@@ -296,7 +347,13 @@ PublishProxyOutcome publish_proxy_outcome(const BackendResponse &r, const ProxyE
   o.kind = Kind::Publish;
   json::Value res = e.result;
   if (!res.is_object()) return o;
-  o.data = raw_json(res.get("data"));
+  PayloadReader payload;
+  o.data = payload.read(res, "data", "b64data");
+  if (!payload.why.empty()) {
+    o.kind = Kind::Failed;
+    o.message = payload.why;
+    return o;
+  }
   o.skip_history = res.get("skip_history").is_bool() && res.get("skip_history").as_bool();
   if (auto k = res.get("idempotency_key"); k.is_string()) o.idempotency_key = k.as_string();
   if (auto v = res.get("version").as_uint64()) o.version = *v;
@@ -315,7 +372,7 @@ std::string rpc_proxy_request(const ProxyCaller &c, std::string_view method,
   common(w, c);
   w.field("user", c.user);
   if (!method.empty()) w.field("method", method);
-  if (!data.empty()) w.field_raw("data", data);
+  with_data(w, c, data);
   with_meta(w, c);
   w.end_object();
   return out;
@@ -336,7 +393,13 @@ RpcProxyOutcome rpc_proxy_outcome(const BackendResponse &r, const ProxyEndpoint 
     case Envelope::Kind::Result: break;
   }
   o.kind = Kind::Result;
-  if (e.result.is_object()) o.data = raw_json(e.result.get("data"));
+  if (!e.result.is_object()) return o;
+  PayloadReader payload;
+  o.data = payload.read(e.result, "data", "b64data");
+  if (!payload.why.empty()) {
+    o.kind = Kind::Failed;
+    o.message = payload.why;
+  }
   return o;
 }
 

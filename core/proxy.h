@@ -22,6 +22,8 @@ struct ProxyCaller {
   // The connection's meta (a raw JSON object), sent last when not empty:
   // the caller leaves it empty unless the endpoint has include_connection_meta.
   std::string_view meta = {};
+  // binary_encoding: "encoding":"binary" and payloads as base64 b64data.
+  bool binary = false;
 };
 
 // static_headers, then allow-listed emulated headers, then allow-listed

@@ -81,8 +81,6 @@ std::string read_proxy(const json::Value &v, const std::string &where, ProxyEndp
       err = get_bool(m, p.include_connection_meta);
     } else if (k == "binary_encoding") {
       err = get_bool(m, p.binary_encoding);
-      if (err.empty() && p.binary_encoding)
-        warnings.push_back(where + ".binary_encoding: not supported by this Gyre version, ignored");
     } else if (k == "http") {
       if (!m.is_object()) {
         err = "must be an object";

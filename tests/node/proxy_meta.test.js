@@ -1,4 +1,6 @@
-// Connection meta (server-api spec §5.3-§5.4, §4.2): a JSON object that the
+// Connection meta and binary_encoding (server-api spec §5.2-§5.4, §4.2).
+//
+// Meta: a JSON object that the
 // connect proxy's result or the connection token's `meta` claim gives a
 // connection, that a refresh result replaces, that clients never see, and
 // that proxies with include_connection_meta get in every request.
@@ -9,6 +11,10 @@
 // presence carry no meta; a refresh proxy answer replaces it (and a refresh
 // without meta keeps it); the JWT meta claim reaches the proxies too; a
 // connection without meta sends none.
+//
+// binary_encoding: requests say "encoding":"binary" and carry the client's
+// payload as base64 b64data; answers' b64data (binary or not) reaches the
+// client decoded; bytes that are not JSON are error 100 for a JSON client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -159,4 +165,35 @@ test('the connection token\'s meta claim reaches the proxies', { timeout: TEST_T
   assert.equal(rpc.body.user, '77');
   assert.deepEqual(rpc.body.meta, { tier: 'gold' });
   assert.equal(b.requestsTo({ path: '/connect' }).length, 0, 'a token connect skips the connect proxy');
+});
+
+test('binary_encoding: b64data in the request, b64data answers decoded for the client, non-JSON bytes → 100', { timeout: TEST_TIMEOUT }, async (t) => {
+  const b = await startBackend((req) => {
+    if (req.path !== '/rpc') return { json: { result: {} } };
+    if (req.body?.method === 'text') return { json: { result: { b64data: Buffer.from('plain text').toString('base64') } } };
+    const echoed = JSON.parse(Buffer.from(req.body.b64data, 'base64').toString('utf8'));
+    return { json: { result: { b64data: Buffer.from(JSON.stringify({ echoed })).toString('base64') } } };
+  });
+  t.after(() => b.close());
+  const gyre = await startGyre({
+    client: { allow_anonymous_connect_without_token: true },
+    rpc: { proxy: { endpoint: b.url('/rpc'), timeout: '1s', binary_encoding: true }, without_namespace: { proxy_enabled: true } },
+  });
+  const c = newCentrifuge(gyre.wsUrl);
+  t.after(async () => {
+    c.disconnect();
+    await gyre.stop();
+  });
+  const ok = waitFor(c, 'connected');
+  c.connect();
+  await ok;
+  const r = await c.rpc('echo', { n: [1, 2] });
+  assert.deepEqual(r.data, { echoed: { n: [1, 2] } });
+  const req = last(b, '/rpc');
+  assert.equal(req.body.encoding, 'binary');
+  assert.equal('data' in req.body, false);
+  assert.deepEqual(JSON.parse(Buffer.from(req.body.b64data, 'base64').toString()), { n: [1, 2] });
+  await assert.rejects(c.rpc('text', {}), (e) => e.code === 100);
+  await gyre.waitForLog(/rpc proxy .*: result b64data is not JSON/);
+  assert.equal(c.state, 'connected');
 });

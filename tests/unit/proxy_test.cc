@@ -187,6 +187,44 @@ TEST(ProxyWire, RequestBodies) {
             R"("user":"56","data":1,"meta":{"plan":"pro"}})");
 }
 
+TEST(ProxyWire, BinaryEncoding) {
+  // binary_encoding: the client's payload bytes as base64 b64data.
+  gyre::ProxyCaller c{"c1", "websocket", "56", {}, true};
+  EXPECT_EQ(gyre::rpc_proxy_request(c, "m", R"({"id":12})"),
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"binary",)"
+            R"("user":"56","method":"m","b64data":"eyJpZCI6MTJ9"})");
+  EXPECT_EQ(gyre::connect_proxy_request(c, "", "", ""),
+            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"binary"})");
+  // Answers may carry b64data / b64info (which win over data / info); the
+  // bytes must be JSON for JSON clients, else the answer is unusable.
+  auto r = gyre::rpc_proxy_outcome(ok(R"({"result":{"data":{"x":1},"b64data":"eyJ5IjoyfQ=="}})"));
+  EXPECT_EQ(r.kind, gyre::RpcProxyOutcome::Kind::Result);
+  EXPECT_EQ(r.data, R"({"y":2})");
+  r = gyre::rpc_proxy_outcome(ok(R"({"result":{"b64data":"aGVsbG8="}})"));  // "hello"
+  EXPECT_EQ(r.kind, gyre::RpcProxyOutcome::Kind::Failed);
+  EXPECT_NE(r.message.find("b64data is not JSON"), std::string::npos) << r.message;
+  r = gyre::rpc_proxy_outcome(ok(R"({"result":{"b64data":"***"}})"));
+  EXPECT_EQ(r.kind, gyre::RpcProxyOutcome::Kind::Failed);
+  auto d = gyre::connect_proxy_decision(
+      ok(R"({"result":{"user":"1","b64info":"eyJhIjoxfQ==","subs":{"ch":{"b64data":"WzFd"}}}})"));
+  EXPECT_EQ(d.outcome, Outcome::Granted);
+  EXPECT_EQ(d.info, R"({"a":1})");
+  ASSERT_EQ(d.subs.size(), 1u);
+  EXPECT_EQ(d.subs[0].data, "[1]");
+  d = gyre::connect_proxy_decision(ok(R"({"result":{"user":"1","subs":{"ch":{"b64info":"!"}}}})"));
+  EXPECT_EQ(d.outcome, Outcome::Failed);
+  EXPECT_TRUE(d.subs.empty());
+  auto sd =
+      gyre::subscribe_proxy_decision(ok(R"({"result":{"b64data":"eyJzIjp0cnVlfQ=="}})"), nullptr);
+  EXPECT_EQ(sd.outcome, Outcome::Granted);
+  EXPECT_EQ(sd.sub.data, R"({"s":true})");
+  auto pub = gyre::publish_proxy_outcome(ok(R"({"result":{"b64data":"eyJwIjoxfQ=="}})"), nullptr);
+  EXPECT_EQ(pub.kind, gyre::PublishProxyOutcome::Kind::Publish);
+  EXPECT_EQ(pub.data, R"({"p":1})");
+  EXPECT_EQ(gyre::refresh_proxy_decision(ok(R"({"result":{"b64info":"x"}})"), "56").outcome,
+            Outcome::Failed);
+}
+
 TEST(ProxyWire, ConnectAnswers) {
   AuthDecision d = gyre::connect_proxy_decision(
       ok(R"({"result":{"user":"56","info":{"a":1},"data":{"h":"x"},"expire_at":1735689600,)"
