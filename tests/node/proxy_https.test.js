@@ -10,7 +10,8 @@
 // mutual TLS (the backend sees gyre's certificate; without one the backend
 // refuses); keep-alive (many calls, few handshakes) and a fresh handshake
 // after the backend drops its connections; unusable TLS settings make gyre
-// refuse to start with the option named.
+// refuse to start with the option named, and a store change (proxy_set)
+// with them is refused while a good one takes effect for the next call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -222,4 +223,31 @@ test('https config: unusable TLS settings make gyre refuse to start with the opt
   const r = await runGyre(['checkconfig', bad.file]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /must start with http:\/\/ or https:\/\//);
+});
+
+test('https at run time: proxy_set with unusable TLS is refused naming the option; a good one serves the next call', { timeout: TEST_TIMEOUT }, async (t) => {
+  const b = await backend(t);
+  const dir = writeTempConfig({}).dir;
+  const { connected, gyre } = await setup(t, {
+    store: { path: path.join(dir, 'gyre.db') },
+    client: { allow_anonymous_connect_without_token: true },
+    proxies: [{ name: 'billing', endpoint: b.url('/rpc').replace('https:', 'http:'), timeout: '1s' }],
+    rpc: { namespaces: [{ name: 'bill', proxy_enabled: true, proxy_name: 'billing' }] },
+  });
+  const c = await connected();
+  const bad = await gyre.api('proxy_set', {
+    name: 'billing',
+    options: { endpoint: b.url('/rpc'), timeout: '1s', http: { tls: { enabled: true, server_ca_pem: '/nonexistent/ca.pem' } } },
+  });
+  assert.equal(bad.json.error?.code, 107, bad.text);
+  assert.match(bad.json.error.message, /http\.tls\.server_ca_pem: .*nonexistent/);
+  // Still the plain-HTTP endpoint on a TLS port: fails.
+  assert.equal((await rpcError(c, 'bill:x')).code, 100);
+  const good = await gyre.api('proxy_set', {
+    name: 'billing',
+    options: { endpoint: b.url('/rpc'), timeout: '1s', http: { tls: { enabled: true, server_ca_pem: read('ca.pem') } } },
+  });
+  assert.equal(good.json.error, undefined, good.text);
+  assert.deepEqual((await c.rpc('bill:x', {})).data, { method: 'bill:x', peer: null });
+  assert.equal(c.state, 'connected');
 });
