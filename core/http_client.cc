@@ -167,12 +167,10 @@ evhttp_connection *HttpClient::connect(Pool &pool) {
     bufferevent *bev =
         bufferevent_openssl_socket_new(loop_.base(), -1, ssl, BUFFEREVENT_SSL_CONNECTING,
                                        BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!bev) {
-      SSL_free(ssl);
-      return nullptr;
-    }
+    if (!bev) return nullptr;  // with BEV_OPT_CLOSE_ON_FREE it freed the SSL already
     // Many backends close without a close_notify; the response is framed
-    // by its length anyway.
+    // by its length anyway. (OpenSSL 3 reports that as an error unless the
+    // context has SSL_OP_IGNORE_UNEXPECTED_EOF, which TlsClient sets.)
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     ec = evhttp_connection_base_bufferevent_new(loop_.base(), dns, bev, pool.connect_host.c_str(),
                                                 port);
@@ -186,7 +184,14 @@ evhttp_connection *HttpClient::connect(Pool &pool) {
 }
 
 void HttpClient::start(Pool &pool, Conn &conn, std::unique_ptr<Call> call) {
-  (void)pool;
+  if (pool.tls) {
+    // The bufferevent keeps the first few OpenSSL errors until someone
+    // takes them, across reconnects: a backend that closed this idle
+    // connection left some. Only this request's failure may be reported.
+    bufferevent *bev = evhttp_connection_get_bufferevent(conn.ec);
+    while (bufferevent_get_openssl_error(bev)) {
+    }
+  }
   Call *c = call.get();
   evhttp_request *req = evhttp_request_new(&HttpClient::on_response, c);
   if (!req) {

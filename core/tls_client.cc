@@ -75,6 +75,10 @@ std::string add_cas(SSL_CTX *ctx, const std::string &pem) {
   return "";
 }
 
+// Encrypted keys are refused (as Go's tls.X509KeyPair does) rather than
+// asked for on the terminal.
+int refuse_password(char *, int, int, void *) { return -1; }
+
 std::string use_identity(SSL_CTX *ctx, const std::string &cert_pem, const std::string &key_pem) {
   BioPtr certs = mem_bio(cert_pem);
   X509 *leaf = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr);
@@ -87,8 +91,8 @@ std::string use_identity(SSL_CTX *ctx, const std::string &cert_pem, const std::s
     if (!SSL_CTX_add_extra_chain_cert(ctx, extra)) X509_free(extra);  // ctx owns it on success
   ERR_clear_error();
   BioPtr keys = mem_bio(key_pem);
-  EVP_PKEY *key = PEM_read_bio_PrivateKey(keys.get(), nullptr, nullptr, nullptr);
-  if (!key) return "key_pem: no private key in it (" + openssl_reason() + ")";
+  EVP_PKEY *key = PEM_read_bio_PrivateKey(keys.get(), nullptr, refuse_password, nullptr);
+  if (!key) return "key_pem: no unencrypted private key in it (" + openssl_reason() + ")";
   ok = SSL_CTX_use_PrivateKey(ctx, key);
   EVP_PKEY_free(key);
   if (!ok || !SSL_CTX_check_private_key(ctx))
@@ -145,16 +149,16 @@ std::string tls_error_text(unsigned long code) {
 }
 
 std::string tls_failure_text(SSL *ssl, const std::vector<unsigned long> &codes) {
+  // The queue's errors have a library; the rest is SSL_get_error()'s
+  // result, which (SSL_ERROR_SYSCALL: refused, reset, closed) says no more
+  // than the caller's own text.
   std::string text;
-  bool syscall = false;
   for (unsigned long code : codes) {
-    if (ERR_GET_LIB(code) != 0) {  // the queue's errors; the rest is SSL_get_error()'s result
+    if (ERR_GET_LIB(code) != 0) {
       text = tls_error_text(code);
       break;
     }
-    syscall = syscall || code == SSL_ERROR_SYSCALL;
   }
-  if (text.empty() && syscall) text = "connection closed during the handshake";
   if (ssl) {
     auto verify = reinterpret_cast<intptr_t>(SSL_get_ex_data(ssl, verify_error_index()));
     if (verify) {
@@ -226,6 +230,13 @@ std::shared_ptr<const TlsClient> TlsClient::make(const TlsOptions &o, std::strin
   }
   // Go's client minimum, which Centrifugo's backends already accept.
   SSL_CTX_set_min_proto_version(c->ctx_, TLS1_2_VERSION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+  // A backend closing without close_notify is an EOF (as for Go's client),
+  // not an error: libevent 2.1 knows only OpenSSL 1.1's way of saying so.
+  SSL_CTX_set_options(c->ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+  // An encrypted key would make OpenSSL prompt on the terminal.
+  SSL_CTX_set_default_passwd_cb(c->ctx_, refuse_password);
   c->verify_ = !(custom && o.insecure_skip_verify);
   c->server_name_ = custom ? o.server_name : "";
   verify_error_index();  // allocated here, on one thread, before any loop uses it

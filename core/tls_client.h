@@ -65,7 +65,8 @@ std::string tls_error_text(unsigned long code);
 // bufferevent recorded, oldest first: SSL_get_error()'s result, then the
 // error queue) and the certificate check's own reason, which survives
 // SSL_clear(); e.g. "certificate verify failed (unable to get local issuer
-// certificate)". Clears that reason. "" when nothing was recorded.
+// certificate)". Clears that reason. "" when they tell no more than that
+// the connection was refused, reset or closed.
 std::string tls_failure_text(SSL *ssl, const std::vector<unsigned long> &codes);
 
 }  // namespace gyre

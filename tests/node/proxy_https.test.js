@@ -14,6 +14,7 @@
 // with them is refused while a good one takes effect for the next call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -29,6 +30,12 @@ const read = (name) => fs.readFileSync(file(name), 'utf8');
 
 const SERVER_TLS = { key: read('server.key'), cert: read('server.pem') };
 const CA_FILE = file('ca.pem');
+// A passphrase-protected key: refused, never prompted for.
+const ENCRYPTED_KEY = crypto.generateKeyPairSync('ec', {
+  namedCurve: 'P-256',
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+}).privateKey;
 
 // The backend's answers: /connect lets user 56 in, /rpc echoes who asked.
 function handler(req) {
@@ -190,7 +197,7 @@ test('https: a plain-HTTP backend and a backend that closes at once → error 10
   const c = await connected();
   const c2 = await connected();
   assert.equal((await rpcError(c)).code, 100);
-  await gyre.waitForLog(/rpc proxy https:.*: TLS: /);
+  await gyre.waitForLog(/rpc proxy https:.*: (TLS: |connection refused, reset or closed)/);
   assert.equal(c2.state, 'connected');
   await gyre.stop();
 
@@ -201,7 +208,7 @@ test('https: a plain-HTTP backend and a backend that closes at once → error 10
   const s2 = await setup(t, rpcConfig(`https://127.0.0.1:${closer.address().port}/rpc`, { enabled: true, server_ca_pem: CA_FILE }));
   const c3 = await s2.connected();
   assert.equal((await rpcError(c3)).code, 100);
-  await s2.gyre.waitForLog(/rpc proxy https:.*: TLS: /);
+  await s2.gyre.waitForLog(/rpc proxy https:.*: (TLS: |connection refused, reset or closed)/);
   assert.equal(c3.state, 'connected');
 });
 
@@ -211,6 +218,7 @@ test('https config: unusable TLS settings make gyre refuse to start with the opt
     [{ enabled: true, server_ca_pem: file('server.key') }, /server_ca_pem: no certificate/],
     [{ enabled: true, cert_pem: file('client.pem') }, /tls\.cert_pem: needs key_pem/],
     [{ enabled: true, cert_pem: file('client.pem'), key_pem: file('server.key') }, /tls\.key_pem: does not match cert_pem/],
+    [{ enabled: true, cert_pem: file('client.pem'), key_pem: ENCRYPTED_KEY }, /tls\.key_pem: no unencrypted private key/],
     [{ enabled: 'yes' }, /tls\.enabled/],
   ];
   for (const [tls, want] of cases) {
