@@ -41,6 +41,13 @@ struct HttpClient::Pool {
   std::string host;                      // for the Host header
   std::vector<std::unique_ptr<Conn>> conns;
   std::deque<std::unique_ptr<Call>> queue;
+  int64_t last_used_ms = 0;
+  bool idle() const {
+    if (!queue.empty()) return false;
+    for (const auto &c : conns)
+      if (c->call) return false;
+    return true;
+  }
 };
 
 namespace {
@@ -54,6 +61,32 @@ bool is_ip_literal(const std::string &host) {
 
 HttpClient::HttpClient(Loop &loop) : loop_(loop) {
   deferred_ev_ = event_new(loop_.base(), -1, 0, &HttpClient::later, this);
+  sweep_ev_ = evtimer_new(loop_.base(), &HttpClient::on_sweep, this);
+}
+
+// Endpoints change at run time (the store, a config reload, a rotated
+// certificate): a pool nobody used for a while goes with its keep-alive
+// connections and its TLS context. A pool still configured is simply made
+// again. Runs from its own timer, so no pool is on the call stack.
+void HttpClient::on_sweep(int, short, void *arg) {
+  auto *self = static_cast<HttpClient *>(arg);
+  int64_t now = self->loop_.now_ms();
+  for (auto it = self->pools_.begin(); it != self->pools_.end();) {
+    Pool &pool = *it->second;
+    if (pool.idle() && now - pool.last_used_ms >= kIdlePoolMs) {
+      for (auto &conn : pool.conns) evhttp_connection_free(conn->ec);
+      it = self->pools_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!self->pools_.empty()) self->arm_sweep();
+}
+
+void HttpClient::arm_sweep() {
+  if (evtimer_pending(sweep_ev_, nullptr)) return;
+  timeval tv{kIdlePoolMs / 1000, 0};
+  evtimer_add(sweep_ev_, &tv);
 }
 
 HttpClient::~HttpClient() {
@@ -72,6 +105,7 @@ HttpClient::~HttpClient() {
   }
   pools_.clear();
   if (deferred_ev_) event_free(deferred_ev_);
+  if (sweep_ev_) event_free(sweep_ev_);
   if (dns_) evdns_base_free(dns_, 0);
 }
 
@@ -114,6 +148,8 @@ void HttpClient::post(const HttpUrl &url, const HttpHeaders &headers, std::strin
     if (url.port != (tls ? 443 : 80)) slot->host += ":" + std::to_string(url.port);
   }
   Pool &pool = *slot;
+  pool.last_used_ms = loop_.now_ms();
+  arm_sweep();
   auto call = std::make_unique<Call>();
   call->pool = &pool;
   call->client = this;

@@ -44,6 +44,9 @@ class HttpClient {
   static constexpr size_t kMaxConnections = 64;  // per pool
   static constexpr size_t kMaxQueued = 4096;     // per pool, beyond the in-flight ones
   static constexpr size_t kMaxBodyBytes = 4 << 20;
+  // A pool without a request for this long is closed (its endpoint may be
+  // gone from the config).
+  static constexpr int64_t kIdlePoolMs = 5 * 60 * 1000;
 
   explicit HttpClient(Loop &loop);
   ~HttpClient();
@@ -59,6 +62,8 @@ class HttpClient {
   struct Conn;
   struct Call;
   evhttp_connection *connect(Pool &pool);
+  static void on_sweep(int, short, void *arg);
+  void arm_sweep();
   void start(Pool &pool, Conn &conn, std::unique_ptr<Call> call);
   void finish(Call *call, BackendResponse res);
   void next(Pool &pool);
@@ -73,6 +78,7 @@ class HttpClient {
   std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
   std::vector<std::pair<HttpCallback, BackendResponse>> deferred_;
   event *deferred_ev_ = nullptr;
+  event *sweep_ev_ = nullptr;
 };
 
 }  // namespace gyre
