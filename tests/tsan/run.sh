@@ -23,14 +23,15 @@ status=0
 # The test plugins come from the main build (not instrumented: races inside
 # them go unseen, the host's side of every hook call is checked). Transport
 # hooks run on the workers, auth hooks are relayed to the node loop; proxy
-# calls go out from each worker's own HTTP client.
+# calls go out from each worker's own HTTP client (over TLS too: the workers
+# share each TlsClient's SSL_CTX).
 GYRE_BIN="$build/gyre" GYRE_TEST_PLUGIN_DIR="$work/test-plugins" \
   TSAN_OPTIONS="halt_on_error=1 exitcode=66 log_path=$reports/report" \
   node --test --test-reporter=spec --test-concurrency=1 \
   workers.test.js sdk_basics.test.js sdk_server_actions.test.js sdk_recovery.test.js \
   api.test.js lifecycle.test.js transport_hooks.test.js auth_hooks.test.js \
   sse_emulation.test.js uni_streams.test.js proxy_connect_rpc.test.js \
-  proxy_subscribe_publish.test.js store_runtime.test.js || status=1
+  proxy_subscribe_publish.test.js proxy_https.test.js proxy_meta.test.js store_runtime.test.js || status=1
 for r in "$reports"/report*; do
   [ -e "$r" ] || continue
   echo "=== ThreadSanitizer report $r"
