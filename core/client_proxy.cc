@@ -17,7 +17,7 @@ void Client::subscribe_via_proxy(uint32_t id, const SubscribeParams &p, Done don
     return done();
   }
   ProxyCaller caller = proxy_caller(*ep);
-  std::string body = channel_proxy_request(caller, p.req.channel, p.data);
+  std::string body = subscribe_proxy_request(caller, p.req.channel, p.data);
   auto alive = alive_;
   worker_.http_client().post(
       ep->url, headers_for(*ep), std::move(body), ep->timeout_ms,

@@ -34,7 +34,8 @@ void common(json::Writer &w, const ProxyCaller &c) {
       .field("encoding", c.binary ? "binary" : "json");
 }
 
-// Last, as Centrifugo's request structs have it.
+// Last, as Centrifugo's request messages (proxyproto) have it, except
+// subscribe's.
 void with_meta(json::Writer &w, const ProxyCaller &c) {
   if (!c.meta.empty()) w.field_raw("meta", c.meta);
 }
@@ -180,9 +181,9 @@ std::string connect_proxy_request(const ProxyCaller &c, std::string_view name,
   json::Writer w(out);
   w.begin_object();
   common(w, c);
+  with_data(w, c, data);
   if (!name.empty()) w.field("name", name);
   if (!version.empty()) w.field("version", version);
-  with_data(w, c, data);
   w.end_object();
   return out;
 }
@@ -267,6 +268,19 @@ AuthDecision refresh_proxy_decision(const BackendResponse &r, const std::string 
   if (auto meta = res.get("meta"); meta.is_object()) d.meta = std::string(meta.raw());
   if (auto exp = res.get("expire_at").as_int64(); exp && *exp > 0) d.expire_at = *exp;
   return d;
+}
+
+std::string subscribe_proxy_request(const ProxyCaller &c, std::string_view channel,
+                                    std::string_view data) {
+  std::string out;
+  json::Writer w(out);
+  w.begin_object();
+  common(w, c);
+  w.field("user", c.user).field("channel", channel);
+  if (!c.meta.empty()) w.field_raw("meta", c.meta);  // before data here
+  with_data(w, c, data);
+  w.end_object();
+  return out;
 }
 
 std::string channel_proxy_request(const ProxyCaller &c, std::string_view channel,

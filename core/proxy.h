@@ -31,8 +31,9 @@ struct ProxyCaller {
 HttpHeaders proxy_headers(const ProxyEndpoint &p, const HeaderList *transport_headers,
                           const HeaderList &emulated_headers);
 
-// {"client","transport","protocol","encoding","name","version","data","channels"}:
-// name/version/data only when the client sent them (data is raw JSON).
+// {"client","transport","protocol","encoding","data","name","version"} (the
+// order of Centrifugo's ConnectRequest): each of data/name/version only when
+// the client sent it (data is raw JSON).
 std::string connect_proxy_request(const ProxyCaller &c, std::string_view name,
                                   std::string_view version, std::string_view data);
 
@@ -52,7 +53,12 @@ std::string refresh_proxy_request(const ProxyCaller &c);
 // again); an unexpected answer → Failed, and the caller extends by 60 s.
 AuthDecision refresh_proxy_decision(const BackendResponse &r, const std::string &user);
 
-// subscribe / publish (spec §5.4): common fields, user, channel, data.
+// subscribe (spec §5.4): common fields, user, channel, meta, data, in the
+// order of Centrifugo's SubscribeRequest.
+std::string subscribe_proxy_request(const ProxyCaller &c, std::string_view channel,
+                                    std::string_view data);
+
+// publish / sub_refresh (spec §5.4): common fields, user, channel, data, meta.
 std::string channel_proxy_request(const ProxyCaller &c, std::string_view channel,
                                   std::string_view data);
 

@@ -108,11 +108,14 @@ test('meta from the connect proxy: rpc, subscribe and publish proxies with inclu
   await c.rpc('plain:x', {});
   assert.equal('meta' in last(b, '/rpc_plain').body, false);
 
-  const sub = c.newSubscription('news');
+  const sub = c.newSubscription('news', { data: { want: 'all' } });
   const subscribed = waitFor(sub, 'subscribed');
   sub.subscribe();
   await subscribed;
-  assert.deepEqual(last(b, '/subscribe').body.meta, META);
+  const sreq = last(b, '/subscribe');
+  assert.deepEqual(sreq.body.meta, META);
+  // Centrifugo's SubscribeRequest puts meta before data.
+  assert.deepEqual(Object.keys(sreq.body), ['client', 'transport', 'protocol', 'encoding', 'user', 'channel', 'meta', 'data']);
   await sub.publish({ text: 'hi' });
   assert.equal('meta' in last(b, '/publish').body, false);
 

@@ -168,7 +168,7 @@ TEST(ProxyWire, RequestBodies) {
   gyre::ProxyCaller c{"c1", "websocket", "56"};
   EXPECT_EQ(gyre::connect_proxy_request(c, "js", "5.0.0", R"({"a":1})"),
             R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
-            R"("name":"js","version":"5.0.0","data":{"a":1}})");
+            R"("data":{"a":1},"name":"js","version":"5.0.0"})");
   EXPECT_EQ(gyre::connect_proxy_request(c, "", "", ""),
             R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json"})");
   EXPECT_EQ(gyre::rpc_proxy_request(c, "getPrice", R"({"id":12})"),
@@ -179,6 +179,9 @@ TEST(ProxyWire, RequestBodies) {
   EXPECT_EQ(gyre::channel_proxy_request(m, "chat:index", ""),
             R"({"client":"c1","transport":"uni_sse","protocol":"json","encoding":"json",)"
             R"("user":"56","channel":"chat:index","meta":{"plan":"pro"}})");
+  EXPECT_EQ(gyre::subscribe_proxy_request(m, "chat:index", R"({"s":1})"),
+            R"({"client":"c1","transport":"uni_sse","protocol":"json","encoding":"json",)"
+            R"("user":"56","channel":"chat:index","meta":{"plan":"pro"},"data":{"s":1}})");
   EXPECT_EQ(gyre::refresh_proxy_request(m),
             R"({"client":"c1","transport":"uni_sse","protocol":"json","encoding":"json",)"
             R"("user":"56","meta":{"plan":"pro"}})");
