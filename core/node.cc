@@ -243,16 +243,25 @@ void Node::shutdown() {
   if (accept_ev_) event_del(accept_ev_);
   bool any = registry_.num_clients() > 0;
   // Give close frames a moment to reach the peers, bounded by
-  // shutdown.timeout.
+  // shutdown.timeout: until every connection has closed (peers answer the
+  // close at once), at most a second.
   int64_t grace = std::min<int64_t>(config_->shutdown_timeout_ms, 1000);
   shutdown_timer_.init(loop_, [this] {
+    if (connection_count_.load(std::memory_order_relaxed) > 0 &&
+        loop_.mono_ms() < shutdown_deadline_ms_) {
+      shutdown_timer_.start_ms(kShutdownPollMs);
+      return;
+    }
     if (store_) store_->stop();
     stop_workers();
     loop_.stop();
   });
   // The other nodes hear of it first (they drop this node from `info` and
   // stop waiting for it in surveys); the loop ends once that is out.
-  controller_->shutdown([this, any, grace] { shutdown_timer_.start_ms(any ? grace : 0); });
+  controller_->shutdown([this, any, grace] {
+    shutdown_deadline_ms_ = loop_.mono_ms() + (any ? grace : 0);
+    shutdown_timer_.start_ms(any ? kShutdownPollMs : 0);
+  });
   on_every_worker([](Worker &w) { w.disconnect_all(disconnects::kShutdown); }, [] {});
 }
 

@@ -197,6 +197,8 @@ class Node : public EngineEventHandler, public TransportServices {
   event *sigint_ev_ = nullptr;
   event *sigterm_ev_ = nullptr;
   Timer shutdown_timer_;
+  int64_t shutdown_deadline_ms_ = 0;  // mono_ms: stop waiting for connections to close
+  static constexpr int64_t kShutdownPollMs = 10;
   // Channel -> bit i set when worker i has local subscribers (node.workers
   // is at most 64). A mask, not a list: with one channel per connection this
   // map costs per connection.
