@@ -285,9 +285,9 @@ void auth_thunks::grant(gyre_auth_op *op, const gyre_credentials *creds) {
     d.data = owned_json(c.data, "connect data");
     d.expire_at = clamp_expire_at(c.expire_at);
     d.client_side_refresh = c.client_side_refresh;
-    d.meta = owned_json(c.meta, "connection meta");
+    d.meta = owned(c.meta);
     if (!d.meta.empty()) {
-      json::Document doc;
+      json::Document doc;  // one parse checks both JSON and object
       if (!doc.parse(d.meta) || !doc.root().is_object())
         throw std::invalid_argument("connection meta is not a JSON object");
     }

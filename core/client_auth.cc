@@ -446,7 +446,7 @@ void Client::refresh_decided(uint32_t cmd_id, AuthDecision d, bool by_host) {
     if (by_host) return disconnect(disconnects::kExpired);
     return reply_error(cmd_id, errors::kExpired);
   }
-  if (!d.meta.empty()) set_meta(d.meta);
+  set_meta(d.meta);  // none in the answer keeps the current one
   if (!d.info.empty() && d.info != conn_info_) {
     conn_info_ = d.info;
     // Others see the new info at once, not at the next presence update.

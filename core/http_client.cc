@@ -1,6 +1,5 @@
 #include "http_client.h"
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -15,8 +14,8 @@
 
 #include <cstring>
 
-#include "log.h"
 #include "loop.h"
+#include "tls_client.h"
 
 namespace gyre {
 
@@ -52,15 +51,6 @@ struct HttpClient::Pool {
     return true;
   }
 };
-
-namespace {
-
-bool is_ip_literal(const std::string &host) {
-  unsigned char buf[sizeof(struct in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-}  // namespace
 
 HttpClient::HttpClient(Loop &loop) : loop_(loop) {
   deferred_ev_ = event_new(loop_.base(), -1, 0, &HttpClient::later, this);

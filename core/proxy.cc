@@ -34,8 +34,8 @@ void common(json::Writer &w, const ProxyCaller &c) {
       .field("encoding", c.binary ? "binary" : "json");
 }
 
-// Last, as Centrifugo's request messages (proxyproto) have it, except
-// subscribe's.
+// Where Centrifugo's request messages (proxyproto) have it: last, except
+// in subscribe's.
 void with_meta(json::Writer &w, const ProxyCaller &c) {
   if (!c.meta.empty()) w.field_raw("meta", c.meta);
 }
@@ -270,30 +270,33 @@ AuthDecision refresh_proxy_decision(const BackendResponse &r, const std::string 
   return d;
 }
 
-std::string subscribe_proxy_request(const ProxyCaller &c, std::string_view channel,
-                                    std::string_view data) {
+namespace {
+
+// subscribe, publish and sub_refresh differ only in where meta goes.
+std::string channel_request(const ProxyCaller &c, std::string_view channel, std::string_view data,
+                            bool meta_before_data) {
   std::string out;
   json::Writer w(out);
   w.begin_object();
   common(w, c);
   w.field("user", c.user).field("channel", channel);
-  if (!c.meta.empty()) w.field_raw("meta", c.meta);  // before data here
+  if (meta_before_data) with_meta(w, c);
   with_data(w, c, data);
+  if (!meta_before_data) with_meta(w, c);
   w.end_object();
   return out;
 }
 
+}  // namespace
+
+std::string subscribe_proxy_request(const ProxyCaller &c, std::string_view channel,
+                                    std::string_view data) {
+  return channel_request(c, channel, data, true);
+}
+
 std::string channel_proxy_request(const ProxyCaller &c, std::string_view channel,
                                   std::string_view data) {
-  std::string out;
-  json::Writer w(out);
-  w.begin_object();
-  common(w, c);
-  w.field("user", c.user).field("channel", channel);
-  with_data(w, c, data);
-  with_meta(w, c);
-  w.end_object();
-  return out;
+  return channel_request(c, channel, data, false);
 }
 
 AuthDecision subscribe_proxy_decision(const BackendResponse &r, const ProxyEndpoint *p) {

@@ -133,12 +133,12 @@ int record_verify_error(int ok, X509_STORE_CTX *store) {
   return ok;
 }
 
+}  // namespace
+
 bool is_ip_literal(const std::string &host) {
   unsigned char buf[sizeof(struct in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
-
-}  // namespace
 
 std::string tls_error_text(unsigned long code) {
   const char *reason = ERR_reason_error_string(code);

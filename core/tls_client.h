@@ -58,6 +58,10 @@ class TlsClient {
   std::string id_;
 };
 
+// An IPv4 or IPv6 address rather than a name: checked against the
+// certificate's IP SANs and sent without SNI; HttpClient does not resolve it.
+bool is_ip_literal(const std::string &host);
+
 // The message of one OpenSSL error code, e.g. "certificate verify failed".
 std::string tls_error_text(unsigned long code);
 
