@@ -404,7 +404,7 @@ test('refresh replies: expires/ttl only while the client refreshes; the host\'s 
   assert.equal((await ws2.closed).code, 3500);
 });
 
-test('plugin values are bounded: invalid JSON in a grant is error 100, a huge expiry is capped', { timeout: TEST_TIMEOUT }, async (t) => {
+test('plugin values are bounded: invalid JSON or a meta that is no object in a grant is error 100, a huge expiry is capped', { timeout: TEST_TIMEOUT }, async (t) => {
   const { gyre } = await setup(t);
   const bad = await openRaw(gyre.wsUrl);
   t.after(() => bad.terminate());
@@ -412,6 +412,21 @@ test('plugin values are bounded: invalid JSON in a grant is error 100, a huge ex
   const e = await bad.nextJson();
   assert.equal(e.error?.code, 100, JSON.stringify(e));
   await gyre.waitForLog(/conn info is not valid JSON/, 2000);
+  // Connection meta must be a JSON object (ABI 1.5).
+  for (const [meta, log] of [['[1]', /connection meta is not a JSON object/], ['{nope', /connection meta is not a JSON object/]]) {
+    const m = await openRaw(gyre.wsUrl);
+    t.after(() => m.terminate());
+    m.sendJson({ id: 1, connect: { token: `user=m;meta=${meta}` } });
+    const r = await m.nextJson();
+    assert.equal(r.error?.code, 100, `${meta}: ${JSON.stringify(r)}`);
+    await gyre.waitForLog(log, 2000);
+  }
+  const good = await openRaw(gyre.wsUrl);
+  t.after(() => good.terminate());
+  good.sendJson({ id: 1, connect: { token: 'user=m;meta={"plan":"pro"}' } });
+  const accepted = await good.nextJson();
+  assert.ok(accepted.connect, JSON.stringify(accepted));
+  assert.equal(JSON.stringify(accepted).includes('plan'), false, 'meta never reaches the client');
   const huge = await openRaw(gyre.wsUrl);
   t.after(() => huge.terminate());
   huge.sendJson({ id: 1, connect: { token: 'user=y;ttl=9223372036854' } });

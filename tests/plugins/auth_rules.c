@@ -6,7 +6,7 @@
  *
  * A token is `key=value` pairs joined by ';':
  *   act=allow|deny|decline|fail|headers   (default allow)
- *   user=ID  info=JSON  data=JSON  subs=CH1,CH2
+ *   user=ID  info=JSON  data=JSON  subs=CH1,CH2  meta=JSON (connect)
  *   ttl=SECONDS (expiry from now)  past=1 (expiry in the past)
  *   refresh=client|server (who refreshes; default client)
  *   code=N reason=TEXT (deny)  delay=MS (answer from a timer: pending)
@@ -122,7 +122,7 @@ static void fire(void *arg) {
 
 /* Everything a decision needs, parsed from the token. */
 typedef struct parsed {
-  char act[16], user[64], info[256], data[256], subs[256], reason[64];
+  char act[16], user[64], info[256], data[256], subs[256], reason[64], meta[128];
   char ttl[16], past[4], refresh[16], code[16], delay[16], presence[4], shorter[4];
 } parsed;
 
@@ -132,6 +132,7 @@ static void parse(gyre_str token, parsed *p) {
   token_value(token, "user", p->user, sizeof p->user);
   token_value(token, "info", p->info, sizeof p->info);
   token_value(token, "data", p->data, sizeof p->data);
+  token_value(token, "meta", p->meta, sizeof p->meta);
   token_value(token, "subs", p->subs, sizeof p->subs);
   token_value(token, "reason", p->reason, sizeof p->reason);
   token_value(token, "ttl", p->ttl, sizeof p->ttl);
@@ -219,6 +220,7 @@ static gyre_status rules_connect(void *state, const gyre_connect_request *req, g
   c.user = str(p.user);
   c.info = str(p.info);
   c.data = str(p.data);
+  c.meta = str(p.meta);
   c.expire_at = expiry(&p);
   c.client_side_refresh = strcmp(p.refresh, "server") != 0;
   if (!strcmp(p.act, "headers")) {
